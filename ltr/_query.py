@@ -1,0 +1,145 @@
+"""Query structure: per-row query ids or group sizes -> row order + offsets.
+
+Everything downstream (objectives, metrics, the tree engine) sees data whose
+rows are grouped by query, described by ``group_ptr``: the rows of query q
+are ``group_ptr[q]:group_ptr[q + 1]``. Callers may pass ``qid`` in any row
+order; ``QueryLayout`` remembers how to go back to their order.
+"""
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._dtypes import PTR_DTYPE
+
+#: Above this many rows, treating the whole input as one query gets a warning.
+SINGLE_QUERY_WARN_ROWS = 10_000
+
+
+class QueryError(ValueError):
+    """Bad query ids or group sizes."""
+
+
+@dataclass
+class QueryLayout:
+    """How the caller's rows map onto contiguous queries.
+
+    Attributes
+    ----------
+    order : ndarray of int64 or None
+        ``X[order]`` has the rows of each query together. None when the input
+        already is (no copy is made then).
+    group_ptr : ndarray of int64, shape (n_queries + 1,)
+        Offsets of the queries in the grouped row order.
+    query_ids : ndarray, shape (n_queries,)
+        The id of each query (0..n_queries-1 when sizes or nothing were given).
+    """
+
+    order: object
+    group_ptr: np.ndarray
+    query_ids: np.ndarray
+
+    @property
+    def n_queries(self):
+        return len(self.group_ptr) - 1
+
+    @property
+    def n_samples(self):
+        return int(self.group_ptr[-1])
+
+    def to_grouped(self, a):
+        """Rows of `a` (array-like indexed on axis 0) in grouped order."""
+        return a if self.order is None or a is None else a[self.order]
+
+    def to_caller(self, a):
+        """Undo `to_grouped` for a 1-d per-row array."""
+        if self.order is None:
+            return a
+        out = np.empty_like(a)
+        out[self.order] = a
+        return out
+
+    def sizes(self):
+        return np.diff(self.group_ptr)
+
+
+def _as_1d(a, name, n_samples):
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        if arr.ndim == 2 and 1 in arr.shape:
+            arr = arr.ravel()
+        else:
+            raise QueryError(f"{name} must be 1-dimensional, got an array of shape {arr.shape}")
+    if n_samples is not None and name == "qid" and len(arr) != n_samples:
+        raise QueryError(f"qid has {len(arr)} entries but X has {n_samples} rows: pass one query id per row")
+    return arr
+
+
+def layout_from_qid(qid, n_samples):
+    """Group rows by query id. Ids may be numbers or strings, in any order.
+
+    Rows that already come query by query (each id in one contiguous block)
+    keep their order. Otherwise rows are stably sorted by id, so rows of one
+    query keep their relative order.
+    """
+    qid = _as_1d(qid, "qid", n_samples)
+    if qid.dtype == object or qid.dtype.kind in "US":
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in qid):
+            raise QueryError("qid contains missing values (None or NaN)")
+    elif qid.dtype.kind == "f":
+        if not np.all(np.isfinite(qid)):
+            raise QueryError("qid contains NaN or infinite values")
+    elif qid.dtype.kind not in "iub":
+        raise QueryError(f"qid must hold integers or strings, got dtype {qid.dtype}")
+    n = len(qid)
+    if n == 0:
+        raise QueryError("qid is empty")
+    change = np.flatnonzero(qid[1:] != qid[:-1]) + 1
+    starts = np.concatenate(([0], change)).astype(PTR_DTYPE)
+    uniques = np.unique(qid)
+    if len(uniques) == len(starts):
+        group_ptr = np.concatenate((starts, [n])).astype(PTR_DTYPE)
+        return QueryLayout(order=None, group_ptr=group_ptr, query_ids=qid[starts])
+    order = np.argsort(qid, kind="stable")
+    sorted_qid = qid[order]
+    change = np.flatnonzero(sorted_qid[1:] != sorted_qid[:-1]) + 1
+    group_ptr = np.concatenate(([0], change, [n])).astype(PTR_DTYPE)
+    return QueryLayout(order=order.astype(np.int64), group_ptr=group_ptr, query_ids=sorted_qid[group_ptr[:-1]])
+
+
+def layout_from_group(group, n_samples):
+    """LightGBM-style query sizes (rows must already be grouped)."""
+    group = _as_1d(group, "group", None)
+    if group.dtype.kind == "f":
+        if not np.all(np.isfinite(group)) or np.any(group != np.round(group)):
+            raise QueryError("group must hold whole numbers of rows per query")
+    elif group.dtype.kind not in "iu":
+        raise QueryError(f"group must hold integer query sizes, got dtype {group.dtype}")
+    group = group.astype(np.int64)
+    if np.any(group <= 0):
+        raise QueryError("group sizes must be positive")
+    if group.sum() != n_samples:
+        raise QueryError(
+            f"group sizes sum to {int(group.sum())} but X has {n_samples} rows; "
+            "group is the number of rows of each query (pass qid for one id per row)"
+        )
+    group_ptr = np.concatenate(([0], np.cumsum(group))).astype(PTR_DTYPE)
+    return QueryLayout(order=None, group_ptr=group_ptr, query_ids=np.arange(len(group)))
+
+
+def make_layout(n_samples, qid=None, group=None, what="X", warn_single=True):
+    """The layout for `qid` or `group` (not both); one query when neither is given."""
+    if qid is not None and group is not None:
+        raise QueryError("pass either qid (one id per row) or group (query sizes), not both")
+    if qid is not None:
+        return layout_from_qid(qid, n_samples)
+    if group is not None:
+        return layout_from_group(group, n_samples)
+    if warn_single and n_samples > SINGLE_QUERY_WARN_ROWS:
+        warnings.warn(
+            f"no qid given for {what}: all {n_samples} rows are treated as one query. "
+            "Pass qid= (one id per row) to rank within queries.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return QueryLayout(order=None, group_ptr=np.array([0, n_samples], dtype=PTR_DTYPE), query_ids=np.zeros(1, dtype=np.int64))

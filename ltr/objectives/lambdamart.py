@@ -1,0 +1,1 @@
+"""LambdaMART (LightGBM-compatible lambdarank gradients). Being written in branch `lambdamart`."""
