@@ -42,7 +42,9 @@ def build_histogram(X_binned, rows, ordered_grad, ordered_hess, feature_mask, hi
     ordered_grad, ordered_hess : ndarray of float64, shape (>= n_rows,)
         Gradients and hessians already gathered in the order of `rows`.
     feature_mask : ndarray of uint8, shape (n_features,)
-        Features to histogram (others are left at zero).
+        Features to histogram. A block of FEATURE_BLOCK features none of
+        which is used is skipped (left at zero); other unused features may be
+        filled, and the split finder ignores them.
     hist : ndarray of float64, shape (n_features, n_bins, 3)
     """
     n_rows = rows.shape[0]
