@@ -21,6 +21,7 @@ from ._dtypes import IDX_DTYPE
 from ._random import iteration_rng
 from .booster import Booster
 from .callbacks import CallbackEnv
+from ._rowset import LocalRowSet
 from .grower import TreeGrower, TreeParams
 
 logger = logging.getLogger("ltr")
@@ -90,7 +91,8 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
     """
     objective = booster.objective
     n_samples, n_features = X_binned.shape
-    grower = TreeGrower(X_binned, booster.bin_mapper, tree_params)
+    grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
+    rowset = LocalRowSet(X_binned, booster.bin_mapper.missing_bin_)
     missing_bin = booster.bin_mapper.missing_bin_
 
     raw = booster.predict_binned(X_binned) if booster.trees else np.full(n_samples, booster.init_score)
@@ -122,11 +124,15 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
         else:
             rows = np.arange(n_samples, dtype=IDX_DTYPE)
         mask = sample_features(n_features, sampling.colsample_bytree, iteration_rng(seed, it, _STREAM_FEATURES))
-        tree = grower.grow(rows, grad, hess, mask, raw_score=None if use_bagging else raw)
+        rowset.start_tree(rows, grad, hess)
+        tree = grower.grow(rowset, mask)
         booster.add_tree(tree)
         ens = booster._ensemble()
         if use_bagging:
+            # rows outside the bag were not partitioned: predict them all
             ens.predict_binned(X_binned, missing_bin, 0.0, it, it + 1, out=raw, add=True)
+        else:
+            rowset.add_leaf_values(tree.leaf_value, raw)
         objective.after_iteration(raw, it)
 
         evaluation = {}
