@@ -235,8 +235,9 @@ class LambdaMART(Objective):
     For each query the documents are ranked by their current score (stable
     sort, descending). Every pair of documents with different labels and at
     least one member in the top ``lambdarank_truncation_level`` positions
-    pushes the more relevant one up with the weight ``dZ_ij``, the change of
-    NDCG@k when the two swap::
+    pushes the more relevant one up with the weight ``dZ_ij``: the change of
+    DCG when the two swap, divided by the ideal DCG@k (as in LightGBM, the
+    discount of a member ranked below ``k`` is not cut to 0)::
 
         dZ_ij = (G(y_i) - G(y_j)) |D(r_i) - D(r_j)| / IDCG@k
         rho   = 1 / (1 + exp(sigma (s_i - s_j)))
@@ -338,6 +339,9 @@ class LambdaMART(Objective):
 
     def _setup(self):
         y = self.y_
+        # The gain lookup below indexes the table with the labels: check them
+        # here too, for callers that skip validate_labels.
+        self.validate_labels(y)
         ptr = self.group_ptr_
         max_size = int(np.max(np.diff(ptr))) if ptr.shape[0] > 1 else 0
         self.discount_ = dcg_discount(max(max_size, 1))
