@@ -66,7 +66,14 @@ from .._query import make_layout
 _NDCG, _DCG, _MAP, _MRR, _ERR, _PRECISION = 0, 1, 2, 3, 4, 5
 _KIND_CODES = {"ndcg": _NDCG, "dcg": _DCG, "map": _MAP, "mrr": _MRR, "err": _ERR, "precision": _PRECISION}
 
-_GAIN_EXP, _GAIN_LINEAR, _GAIN_TABLE = 0, 1, 2
+#: Labels must stay below this with ``gain='exp'``: LightGBM's default
+#: ``label_gain`` has 31 entries (2**30 - 1 is its last gain), and gains of
+#: 2**31 and more swamp every other document of a query.
+EXP_GAIN_MAX_LABEL = 31
+
+#: ``gain='exp'`` is evaluated through this table: ``2**i - 1`` is exact in
+#: float64, and a lookup is cheaper than a power.
+_EXP_GAIN_TABLE = np.array([2.0**i - 1.0 for i in range(EXP_GAIN_MAX_LABEL)])
 
 _TIES_INPUT, _TIES_PESSIMISTIC, _TIES_OPTIMISTIC, _TIES_AVERAGE = 0, 1, 2, 3
 _TIES_CODES = {
@@ -76,29 +83,19 @@ _TIES_CODES = {
     "average": _TIES_AVERAGE,
 }
 
-#: Labels must stay below this with ``gain='exp'``: LightGBM's default
-#: ``label_gain`` has 31 entries (2**30 - 1 is its last gain), and gains of
-#: 2**31 and more swamp every other document of a query.
-EXP_GAIN_MAX_LABEL = 31
-
 # Codes returned by `_find_bad_input`.
 _OK, _BAD_LABEL_NONFINITE, _BAD_LABEL_NEGATIVE, _BAD_LABEL_FRACTION, _BAD_LABEL_TOO_LARGE, _BAD_SCORE = range(6)
 
 
 # --------------------------------------------------------------------------
 # Kernels
+#
+# Per-query kernels see one query: `y` and `key` (scores, or gains for the
+# ideal order) are views of the query's rows, and `idx` holds local row
+# numbers 0..n-1 in ranked order. Scratch arrays are allocated per query
+# inside the parallel loop: they are small, private to their thread, and
+# stay in cache.
 # --------------------------------------------------------------------------
-@njit(**NJIT)
-def _gain(label, gain_mode, gain_table):
-    """Gain of one label: ``2**y - 1``, ``y`` or ``gain_table[y]``."""
-    if gain_mode == _GAIN_EXP:
-        # ldexp is exact for the integer labels allowed here (< 31).
-        return math.ldexp(1.0, int(label)) - 1.0
-    if gain_mode == _GAIN_LINEAR:
-        return label
-    return gain_table[int(label)]
-
-
 @njit(**NJIT)
 def _discount(rank):
     """``1 / log2(rank + 2)`` for a 0-based rank."""
@@ -128,35 +125,32 @@ _INSERTION_RUN = 16
 
 
 @njit(**NJIT)
-def _sort_query(key, y, lo, hi, tie_sign, idx, buf):
-    """Stable sort of rows ``lo..hi-1`` by `key` descending into ``idx[lo:hi]``.
+def _sort_query(key, y, tie_sign, idx, buf):
+    """Stable sort of the rows of one query by `key` descending.
 
     Bottom-up merge sort (insertion sort on runs of 16 rows, then merges
     that take from the right half only when it strictly precedes), so rows
     that `_precedes` does not separate keep their input order, like
-    LightGBM's ``std::stable_sort``. ``buf[lo:hi]`` is scratch space; the
-    query touches no other slots, so queries can be sorted in parallel.
+    LightGBM's ``std::stable_sort``.
 
     Parameters
     ----------
-    key : ndarray of float64, shape (n_samples,)
+    key : ndarray of float64, shape (n,)
         Sort key per row (the scores, or the gains for the ideal order).
-    y : ndarray of float64, shape (n_samples,)
+    y : ndarray of float64, shape (n,)
         Labels, used by the pessimistic and optimistic tie rules.
-    lo, hi : int
-        The query's rows.
     tie_sign : int
         See `_precedes`.
-    idx : ndarray of int64, shape (n_samples,)
-        OUT: ``idx[lo:hi]`` receives the sorted row indices.
-    buf : ndarray of int64, shape (n_samples,)
+    idx : ndarray of int64, shape (>= n,)
+        OUT: ``idx[:n]`` receives the row numbers in ranked order.
+    buf : ndarray of int64, shape (>= n,)
         Scratch.
     """
-    for i in range(lo, hi):
+    n = key.shape[0]
+    for i in range(n):
         idx[i] = i
-    n = hi - lo
-    for start in range(lo, hi, _INSERTION_RUN):
-        end = min(start + _INSERTION_RUN, hi)
+    for start in range(0, n, _INSERTION_RUN):
+        end = min(start + _INSERTION_RUN, n)
         for i in range(start + 1, end):
             v = idx[i]
             j = i - 1
@@ -169,9 +163,9 @@ def _sort_query(key, y, lo, hi, tie_sign, idx, buf):
     while width < n:
         src = buf if in_buf else idx
         dst = idx if in_buf else buf
-        for left in range(lo, hi, 2 * width):
-            mid = min(left + width, hi)
-            right = min(left + 2 * width, hi)
+        for left in range(0, n, 2 * width):
+            mid = min(left + width, n)
+            right = min(left + 2 * width, n)
             i = left
             j = mid
             o = left
@@ -194,8 +188,56 @@ def _sort_query(key, y, lo, hi, tie_sign, idx, buf):
         in_buf = not in_buf
         width *= 2
     if in_buf:
-        for i in range(lo, hi):
+        for i in range(n):
             idx[i] = buf[i]
+
+
+#: Up to this cut-off, `_rank_query` selects the top k rows in one pass
+#: instead of sorting the whole query.
+_MAX_SELECT_K = 32
+
+
+@njit(**NJIT)
+def _select_top_query(key, y, tie_sign, kk, idx):
+    """The first `kk` rows of the stable order of `_sort_query`, in ``idx[:kk]``.
+
+    One pass over the rows keeping a sorted buffer of the best `kk` so far:
+    a row enters only if it strictly precedes the current last one, and is
+    inserted after every row it does not strictly precede. Rows arrive in
+    input order, so equal rows keep it (stable). ``O(n + accepted * kk)``:
+    about ``O(n)`` for the usual NDCG@10 on long queries, where a full sort
+    costs ``O(n log n)``.
+    """
+    filled = 0
+    for i in range(key.shape[0]):
+        if filled == kk:
+            if not _precedes(key, y, i, idx[kk - 1], tie_sign):
+                continue
+            pos = kk - 1  # the current last row is evicted
+        else:
+            pos = filled
+            filled += 1
+        while pos > 0 and _precedes(key, y, i, idx[pos - 1], tie_sign):
+            idx[pos] = idx[pos - 1]
+            pos -= 1
+        idx[pos] = i
+
+
+@njit(**NJIT)
+def _rank_query(key, y, tie_sign, kk, need_all):
+    """Row numbers of the query in ranked order; at least the first `kk` are valid.
+
+    Selects the top `kk` when that is cheaper than a full sort; sorts the
+    whole query when `need_all` (tie averaging looks at the whole tie group
+    that straddles the cut-off).
+    """
+    n = key.shape[0]
+    idx = np.empty(n, dtype=np.int64)
+    if need_all or kk >= n or kk > _MAX_SELECT_K:
+        _sort_query(key, y, tie_sign, idx, np.empty(n, dtype=np.int64))
+    else:
+        _select_top_query(key, y, tie_sign, kk, idx)
+    return idx
 
 
 @njit(**NJIT)
@@ -207,8 +249,17 @@ def _cutoff(k, n):
 
 
 @njit(**NJIT)
-def _dcg_query(idx, lo, hi, key, gains, kk, average_ties):
-    """DCG@kk of one query whose rows are sorted in ``idx[lo:hi]``.
+def _tie_group_end(key, idx, start, n):
+    """End (exclusive) of the run of equal `key` that starts at rank `start`."""
+    end = start + 1
+    while end < n and key[idx[end]] == key[idx[start]]:
+        end += 1
+    return end
+
+
+@njit(**NJIT)
+def _dcg_query(idx, key, gains, kk, average_ties):
+    """DCG@kk of one query ranked by ``idx``.
 
     ``DCG@k = sum_{r < k} gain(doc at rank r) / log2(r + 2)``. With
     `average_ties`, every group of equal `key` (score) gets the mean gain of
@@ -218,17 +269,15 @@ def _dcg_query(idx, lo, hi, key, gains, kk, average_ties):
     dcg = 0.0
     if not average_ties:
         for r in range(kk):
-            dcg += gains[idx[lo + r]] * _discount(r)
+            dcg += gains[idx[r]] * _discount(r)
         return dcg
-    n = hi - lo
+    n = key.shape[0]
     start = 0
     while start < kk:
-        end = start + 1
-        while end < n and key[idx[lo + end]] == key[idx[lo + start]]:
-            end += 1
+        end = _tie_group_end(key, idx, start, n)
         total = 0.0
         for r in range(start, end):
-            total += gains[idx[lo + r]]
+            total += gains[idx[r]]
         discounts = 0.0
         for r in range(start, min(end, kk)):
             discounts += _discount(r)
@@ -238,17 +287,17 @@ def _dcg_query(idx, lo, hi, key, gains, kk, average_ties):
 
 
 @njit(**NJIT)
-def _ideal_dcg_query(y, lo, hi, gains, kk, idx, buf):
+def _ideal_dcg_query(y, gains, kk):
     """Ideal DCG@kk of one query: its gains sorted descending, cut at kk."""
-    _sort_query(gains, y, lo, hi, 0, idx, buf)
+    idx = _rank_query(gains, y, 0, kk, False)
     ideal = 0.0
     for r in range(kk):
-        ideal += gains[idx[lo + r]] * _discount(r)
+        ideal += gains[idx[r]] * _discount(r)
     return ideal
 
 
 @njit(**NJIT)
-def _average_precision_query(idx, lo, hi, y, kk, threshold, n_relevant):
+def _average_precision_query(idx, y, kk, threshold, n_relevant):
     """AP@kk as in LightGBM's ``map@k``.
 
     ``AP@k = sum_{r < k, doc r relevant} (hits in ranks 0..r) / (r + 1)``
@@ -258,14 +307,14 @@ def _average_precision_query(idx, lo, hi, y, kk, threshold, n_relevant):
     hits = 0
     total = 0.0
     for r in range(kk):
-        if y[idx[lo + r]] > threshold:
+        if y[idx[r]] > threshold:
             hits += 1
             total += hits / (r + 1.0)
     return total / min(n_relevant, kk)
 
 
 @njit(**NJIT)
-def _reciprocal_rank_query(idx, lo, hi, key, y, kk, threshold, average_ties):
+def _reciprocal_rank_query(idx, key, y, kk, threshold, average_ties):
     """RR@kk: ``1 / (r + 1)`` for the first relevant rank ``r < kk``, else 0.
 
     With `average_ties`, the expectation over random orders of the tie
@@ -273,25 +322,23 @@ def _reciprocal_rank_query(idx, lo, hi, key, y, kk, threshold, average_ties):
     ranks ``p..p+m-1`` with ``c`` relevant ones, the first relevant one is at
     ``p + j`` with probability ``prod_{i<j} (m-c-i)/(m-i) * c/(m-j)``.
     """
-    n = hi - lo
     if not average_ties:
         for r in range(kk):
-            if y[idx[lo + r]] > threshold:
+            if y[idx[r]] > threshold:
                 return 1.0 / (r + 1.0)
         return 0.0
+    n = key.shape[0]
     start = 0
     while start < kk:
-        end = start + 1
-        while end < n and key[idx[lo + end]] == key[idx[lo + start]]:
-            end += 1
+        end = _tie_group_end(key, idx, start, n)
         m = end - start
         c = 0
         for r in range(start, end):
-            if y[idx[lo + r]] > threshold:
+            if y[idx[r]] > threshold:
                 c += 1
         if c > 0:
             expected = 0.0
-            p_none_before = 1.0  # probability that the first j rows of the group are not relevant
+            p_none_before = 1.0  # probability that the group's first j rows are not relevant
             for j in range(m - c + 1):
                 if start + j >= kk:
                     break
@@ -303,36 +350,34 @@ def _reciprocal_rank_query(idx, lo, hi, key, y, kk, threshold, average_ties):
 
 
 @njit(**NJIT)
-def _precision_query(idx, lo, hi, key, y, kk, denominator, threshold, average_ties):
-    """Precision@k: relevant documents among the first kk ranks / `denominator`.
+def _precision_query(idx, key, y, kk, threshold, average_ties):
+    """Precision@k: the fraction of relevant documents among the first ``kk = min(k, n)`` ranks.
 
     With `average_ties`, a tie group straddling the cut-off contributes its
     share of relevant documents times the number of its ranks above the cut.
     """
-    n = hi - lo
     if not average_ties:
         n_hits = 0
         for r in range(kk):
-            if y[idx[lo + r]] > threshold:
+            if y[idx[r]] > threshold:
                 n_hits += 1
-        return n_hits / denominator
+        return n_hits / kk
+    n = key.shape[0]
     hits = 0.0
     start = 0
     while start < kk:
-        end = start + 1
-        while end < n and key[idx[lo + end]] == key[idx[lo + start]]:
-            end += 1
+        end = _tie_group_end(key, idx, start, n)
         c = 0
         for r in range(start, end):
-            if y[idx[lo + r]] > threshold:
+            if y[idx[r]] > threshold:
                 c += 1
         hits += c * (min(end, kk) - start) / (end - start)
         start = end
-    return hits / denominator
+    return hits / kk
 
 
 @njit(**NJIT)
-def _err_query(idx, lo, hi, y, kk, max_grade):
+def _err_query(idx, y, kk, max_grade):
     """ERR@kk (Chapelle et al., CIKM 2009), a cascade model of the user.
 
     ``R(y) = (2**y - 1) / 2**max_grade`` is the probability that a document
@@ -341,7 +386,7 @@ def _err_query(idx, lo, hi, y, kk, max_grade):
     err = 0.0
     p_reach = 1.0
     for r in range(kk):
-        y_r = y[idx[lo + r]]
+        y_r = y[idx[r]]
         # 2**(y - g) - 2**(-g): the same value without forming 2**y.
         stop = 2.0 ** (y_r - max_grade) - 2.0 ** (-max_grade)
         err += p_reach * stop / (r + 1.0)
@@ -350,14 +395,13 @@ def _err_query(idx, lo, hi, y, kk, max_grade):
 
 
 @njit(**NJIT)
-def _query_value(kind, y, s, lo, hi, k, gain_mode, gain_table, ties, empty_value, threshold, max_grade, idx, buf, gains):
-    """Value of one query (rows ``lo..hi-1``) for metric code `kind`.
+def _query_value(kind, y, s, k, linear_gain, gain_table, ties, empty_value, threshold, max_grade):
+    """Value of one query for metric code `kind`.
 
-    `idx`, `buf` and `gains` are scratch arrays over all rows of which only
-    slots ``lo..hi-1`` are used. Returns `empty_value` (NaN for 'skip') for a
-    query with nothing to find.
+    `y` and `s` are the query's labels and scores. Returns `empty_value`
+    (NaN for 'skip') for a query with nothing to find.
     """
-    n = hi - lo
+    n = y.shape[0]
     kk = _cutoff(k, n)
     average_ties = ties == _TIES_AVERAGE
     tie_sign = 0
@@ -367,48 +411,48 @@ def _query_value(kind, y, s, lo, hi, k, gain_mode, gain_table, ties, empty_value
         tie_sign = 1
 
     if kind == _NDCG or kind == _DCG:
-        for i in range(lo, hi):
-            gains[i] = _gain(y[i], gain_mode, gain_table)
+        gains = np.empty(n, dtype=np.float64)
+        for i in range(n):
+            gains[i] = y[i] if linear_gain else gain_table[int(y[i])]
         ideal = 1.0
         if kind == _NDCG:
-            ideal = _ideal_dcg_query(y, lo, hi, gains, kk, idx, buf)
+            ideal = _ideal_dcg_query(y, gains, kk)
             if ideal <= 0.0:
                 return empty_value
-        _sort_query(s, y, lo, hi, tie_sign, idx, buf)
-        dcg = _dcg_query(idx, lo, hi, s, gains, kk, average_ties)
+        idx = _rank_query(s, y, tie_sign, kk, average_ties)
+        dcg = _dcg_query(idx, s, gains, kk, average_ties)
         if kind == _DCG:
             return dcg
         return dcg / ideal
 
     if kind == _ERR:
         has_relevant = False
-        for i in range(lo, hi):
+        for i in range(n):
             if y[i] > 0.0:
                 has_relevant = True
                 break
         if not has_relevant:
             return empty_value
-        _sort_query(s, y, lo, hi, tie_sign, idx, buf)
-        return _err_query(idx, lo, hi, y, kk, max_grade)
+        idx = _rank_query(s, y, tie_sign, kk, False)
+        return _err_query(idx, y, kk, max_grade)
 
     # Binary metrics.
     n_relevant = 0
-    for i in range(lo, hi):
+    for i in range(n):
         if y[i] > threshold:
             n_relevant += 1
     if n_relevant == 0:
         return empty_value
-    _sort_query(s, y, lo, hi, tie_sign, idx, buf)
+    idx = _rank_query(s, y, tie_sign, kk, average_ties)
     if kind == _MAP:
-        return _average_precision_query(idx, lo, hi, y, kk, threshold, n_relevant)
+        return _average_precision_query(idx, y, kk, threshold, n_relevant)
     if kind == _MRR:
-        return _reciprocal_rank_query(idx, lo, hi, s, y, kk, threshold, average_ties)
-    denominator = k if k > 0 else n
-    return _precision_query(idx, lo, hi, s, y, kk, denominator, threshold, average_ties)
+        return _reciprocal_rank_query(idx, s, y, kk, threshold, average_ties)
+    return _precision_query(idx, s, y, kk, threshold, average_ties)
 
 
 @njit(**NJIT_PARALLEL)
-def _metric_per_query(kind, y, s, group_ptr, k, gain_mode, gain_table, ties, empty_value, threshold, max_grade, out):
+def _metric_per_query(kind, y, s, group_ptr, k, linear_gain, gain_table, ties, empty_value, threshold, max_grade, out):
     """Per-query values of one metric, in parallel over queries.
 
     Parameters
@@ -421,10 +465,11 @@ def _metric_per_query(kind, y, s, group_ptr, k, gain_mode, gain_table, ties, emp
         Query offsets.
     k : int
         Cut-off; 0 for the whole list.
-    gain_mode : int
-        ``_GAIN_EXP``, ``_GAIN_LINEAR`` or ``_GAIN_TABLE``.
+    linear_gain : bool
+        Gain = label; otherwise ``gain_table[label]`` (``gain='exp'`` passes
+        the table ``2**i - 1``).
     gain_table : ndarray of float64
-        Gain of each integer label (used by ``_GAIN_TABLE`` only).
+        Gain of each integer label.
     ties : int
         Tie rule code.
     empty_value : float
@@ -434,18 +479,14 @@ def _metric_per_query(kind, y, s, group_ptr, k, gain_mode, gain_table, ties, emp
     max_grade : float
         ERR's top grade.
     out : ndarray of float64, shape (n_queries,)
-        OUT: one value per query.
+        OUT: one value per query; each query writes only its own slot, so the
+        result does not depend on the number of threads.
     """
-    n = y.shape[0]
-    # One scratch slot per row: each query uses only its own rows, so the
-    # threads never share a slot and no per-query allocation is needed.
-    idx = np.empty(n, dtype=np.int64)
-    buf = np.empty(n, dtype=np.int64)
-    gains = np.empty(n if kind == _NDCG or kind == _DCG else 0, dtype=np.float64)
     for q in prange(group_ptr.shape[0] - 1):
+        lo = group_ptr[q]
+        hi = group_ptr[q + 1]
         out[q] = _query_value(
-            kind, y, s, group_ptr[q], group_ptr[q + 1], k, gain_mode, gain_table, ties,
-            empty_value, threshold, max_grade, idx, buf, gains,
+            kind, y[lo:hi], s[lo:hi], k, linear_gain, gain_table, ties, empty_value, threshold, max_grade
         )
 
 
@@ -554,7 +595,6 @@ def _check_gain(gain):
         raise ValueError(f"label_gain must be a non-empty 1-d array of gains (gain of label i at index i), got shape {table.shape}")
     if not np.all(np.isfinite(table)) or np.any(table < 0):
         raise ValueError("label_gain must hold finite, non-negative gains")
-    table.setflags(write=False)
     return "table", table
 
 
@@ -641,8 +681,8 @@ class Metric:
         # Kernel arguments, computed once.
         self._kind_code = _KIND_CODES[self.kind]
         self._ties_code = _TIES_CODES[self.ties]
-        self._gain_code = {"exp": _GAIN_EXP, "linear": _GAIN_LINEAR, "table": _GAIN_TABLE}[self.gain]
-        self._table = self.gain_table if self.gain_table is not None else np.zeros(1, dtype=np.float64)
+        self._linear_gain = self.gain == "linear"
+        self._table = _EXP_GAIN_TABLE if self.gain == "exp" else (self.gain_table if self.gain == "table" else np.zeros(1))
         self._empty_value = np.nan if self.empty == "skip" else self.empty
 
     @property
@@ -757,7 +797,7 @@ class Metric:
         max_grade = self.max_grade if self.max_grade is not None else max_label
         out = np.empty(group_ptr.shape[0] - 1, dtype=np.float64)
         _metric_per_query(
-            self._kind_code, y_true, y_score, group_ptr, self.k, self._gain_code, self._table,
+            self._kind_code, y_true, y_score, group_ptr, self.k, self._linear_gain, self._table,
             self._ties_code, self._empty_value, self.relevance_threshold, max_grade, out,
         )
         return out
@@ -803,6 +843,8 @@ def parse_metric(name, **options):
             return name
         params = name.get_params()
         kind, k = params.pop("kind"), params.pop("k")
+        if options.get("gain") is not None or options.get("label_gain") is not None:
+            del params["gain"]
         options = {**params, **options}
     else:
         if not isinstance(name, str):
@@ -906,9 +948,11 @@ _PER_QUERY_DOC = """
     -------
     float or pandas.Series
         The mean over queries (queries left out by ``empty='skip'``
-        excluded), or with ``per_query=True`` a Series of per-query values
-        indexed by query id (sorted ids when `qid` is given, 0..n-1 for
-        `group`), NaN for queries left out."""
+        excluded), or with ``per_query=True`` a pandas Series of per-query
+        values indexed by query id (0..n_queries-1 for `group`), NaN for
+        queries left out. Its order is that of the queries after grouping:
+        order of first appearance when the rows of each query are
+        contiguous, ascending id otherwise."""
 
 _GAIN_TIES_DOC = """
     gain : {{'exp', 'linear'}} or array-like, default='exp'
@@ -921,8 +965,8 @@ _GAIN_TIES_DOC = """
 
 _EMPTY_DOC = """
     empty : {{1.0, 0.0, 'skip'}}, default=1.0
-        Value of a query with {empty_what}: 1 (LightGBM), 0, or 'skip' to
-        leave it out of the mean."""
+        Value of a query with {empty_what}:
+        1 (LightGBM's convention), 0, or 'skip' to leave it out of the mean."""
 
 _THRESHOLD_DOC = """
     relevance_threshold : float, default=0.0
@@ -1037,9 +1081,11 @@ def precision_score(y_true, y_score, *, qid=None, group=None, k=10, ties="input"
 precision_score.__doc__ = _doc(
     """Precision at k: the fraction of relevant documents among the top k.
 
-    ``P@k = #{relevant in ranks 0..k-1} / k`` (XGBoost's ``pre@k``): the
-    denominator is k even for a query with fewer than k documents. With
-    ``k=None`` it is the number of documents of the query.
+    ``P@k = #{relevant in ranks 0..k'-1} / k'`` with ``k' = min(k, n)`` for
+    a query of n documents (XGBoost's ``pre@k``), so a short query whose
+    documents are all relevant scores 1. With ``k=None`` it is the share of
+    relevant documents in the query. XGBoost scores queries without
+    relevant documents as 0 (``empty=0.0``).
 """,
     10,
     ties="average",
