@@ -444,13 +444,24 @@ class LambdaRanker(BaseEstimator):
             self.objective_.transform(np.zeros(0))  # raises the objective's message
         return self.objective_.transform(self.predict(X, num_iteration=num_iteration))
 
-    def score(self, X, y, *, qid=None, group=None):
-        """Mean NDCG@10 over the queries (LightGBM conventions: exp gain, empty query = 1)."""
+    def score(self, X, y, *, qid=None, group=None, sample_weight=None):
+        """Mean NDCG@10 over the queries (LightGBM conventions: exp gain, empty query = 1).
+
+        With `sample_weight`, each query's NDCG is weighted by the mean weight
+        of its rows.
+        """
         from .metrics import ndcg_score
 
         scores = self.predict(X)
         opts = {} if self.label_gain is None else {"gain": np.asarray(self.label_gain, dtype=np.float64)}
-        return float(ndcg_score(y, scores, qid=qid, group=group, k=10, **opts))
+        if sample_weight is None:
+            return float(ndcg_score(y, scores, qid=qid, group=group, k=10, **opts))
+        per_query = np.asarray(ndcg_score(y, scores, qid=qid, group=group, k=10, per_query=True, **opts), dtype=float)
+        sample_weight = _check_sample_weight(sample_weight, np.empty((len(scores), 0)))
+        layout = make_layout(len(scores), qid=qid, group=group, warn_single=False)
+        w = np.add.reduceat(layout.to_grouped(sample_weight), layout.group_ptr[:-1]) / layout.sizes()
+        keep = ~np.isnan(per_query)
+        return float(np.average(per_query[keep], weights=w[keep]))
 
     @property
     def feature_importances_(self):
