@@ -78,9 +78,8 @@ def _as_1d(a, name, n_samples):
 def layout_from_qid(qid, n_samples):
     """Group rows by query id. Ids may be numbers or strings, in any order.
 
-    Rows that already come query by query (each id in one contiguous block)
-    keep their order. Otherwise rows are stably sorted by id, so rows of one
-    query keep their relative order.
+    Rows are stably sorted by id (no copy when they already are), so rows of
+    one query keep their relative order and queries come in id order.
     """
     qid = _as_1d(qid, "qid", n_samples)
     if qid.dtype == object or qid.dtype.kind in "US":
@@ -94,17 +93,18 @@ def layout_from_qid(qid, n_samples):
     n = len(qid)
     if n == 0:
         raise QueryError("qid is empty")
-    change = np.flatnonzero(qid[1:] != qid[:-1]) + 1
-    starts = np.concatenate(([0], change)).astype(PTR_DTYPE)
-    uniques = np.unique(qid)
-    if len(uniques) == len(starts):
-        group_ptr = np.concatenate((starts, [n])).astype(PTR_DTYPE)
-        return QueryLayout(order=None, group_ptr=group_ptr, query_ids=qid[starts])
-    order = np.argsort(qid, kind="stable")
-    sorted_qid = qid[order]
+    # Canonical order: queries sorted by id, rows of a query in input order.
+    # Input already sorted needs no copy; any other order is stably sorted, so
+    # the same rows given with the queries in another order train the same model.
+    if n == 1 or bool(np.all(qid[1:] >= qid[:-1])):
+        order = None
+        sorted_qid = qid
+    else:
+        order = np.argsort(qid, kind="stable").astype(np.int64)
+        sorted_qid = qid[order]
     change = np.flatnonzero(sorted_qid[1:] != sorted_qid[:-1]) + 1
     group_ptr = np.concatenate(([0], change, [n])).astype(PTR_DTYPE)
-    return QueryLayout(order=order.astype(np.int64), group_ptr=group_ptr, query_ids=sorted_qid[group_ptr[:-1]])
+    return QueryLayout(order=order, group_ptr=group_ptr, query_ids=sorted_qid[group_ptr[:-1]])
 
 
 def layout_from_group(group, n_samples):
