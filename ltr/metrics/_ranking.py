@@ -7,9 +7,11 @@ from ``ltr.metrics`` on the same predictions.
 
 Layout of this module:
 
-* Numba kernels. ``_sort_query`` orders one query's rows by score with the
-  chosen tie rule; one ``_<metric>_query`` kernel per metric computes the
-  value of one query from that order; ``_metric_per_query`` is the driver,
+* Numba kernels. ``_rank_query`` orders one query's rows by score with the
+  chosen tie rule: a one-pass selection of the top k (``_select_top_query``)
+  for small cut-offs, a stable merge sort (``_sort_query``) otherwise; one
+  ``_<metric>_query`` kernel per metric computes the value of one query from
+  that order; ``_metric_per_query`` is the driver,
   ``prange`` over queries, each query writing its own output slot (so the
   result does not depend on the number of threads); ``_nanmean`` reduces in
   query order.
