@@ -489,7 +489,8 @@ def solve_irw(numer, mass, bins, group_ptr, init_logits, max_iter=100, tol=1e-10
     """Minimise the IRW loss over the propensity logits given ``B_k`` and ``A_q``.
 
     Positions without clicks (``B_k = 0``) keep their logit from
-    `init_logits` (the loss does not pin them down). Returns the logits
+    `init_logits`: the loss only decreases as their logit goes to minus
+    infinity, which would make their IPW weight infinite. Returns the logits
     normalised to ``e_1 = 0`` and the number of fixed-point iterations.
     """
     n_bins = numer.shape[0]
@@ -506,8 +507,10 @@ def solve_irw(numer, mass, bins, group_ptr, init_logits, max_iter=100, tol=1e-10
         d = denom.sum(axis=0)
         new = logits.copy()
         new[active] = log_numer[active] - np.log(d[active]) + shift
-        # the loss is invariant to a common shift; pin e at the first active bin
-        new -= new[np.argmax(active)] - logits[np.argmax(active)]
+        # The fixed point is defined up to a common shift of the active logits;
+        # pin the first active one so that the inactive ones keep their place.
+        first = np.argmax(active)
+        new[active] -= new[first] - logits[first]
         delta = np.max(np.abs(new - logits))
         logits = new
         if delta <= tol:
@@ -913,6 +916,8 @@ class DLA(_ClickObjective):
         self.logits_ = np.asarray(self._restored["logits"], dtype=np.float64)
         self.propensity_ = np.exp(self.logits_ - self.logits_[0])
         self.propensity_history_ = [np.asarray(h) for h in self._restored["propensity_history"]]
+        scale = self._restored["relevance_scale"]
+        self.relevance_scale_ = float(1.0 if scale is None else scale)
 
 
 @register
@@ -930,9 +935,12 @@ class UnbiasedLambdaMART(_ClickObjective):
     n_positions : int or None
         Number of position bins (the authors use 12); positions beyond it
         share the last bin. Default: the largest position in the data.
-    position_bias_regularization : float, default=0.0
-        ``p`` of the Lp regulariser: ``t = (C_k / C_1) ** (1 / (1 + p))``;
-        0 reproduces the paper's table.
+    position_bias_regularization : float, default=1.0
+        ``p`` of the Lp regulariser: ``t = (C_k / C_1) ** (1 / (1 + p))``.
+        The default exponent 1/2 is that of the authors' configuration file
+        and of XGBoost's ``lambdarank_bias_norm=1``; ``p = 0`` (the paper's
+        table) lets the costs feed back on themselves and can drive ``t+``
+        of the lower positions to 0.
     sigmoid, lambdarank_truncation_level, lambdarank_norm
         LambdaRank settings (taken from the estimator).
 
@@ -949,7 +957,7 @@ class UnbiasedLambdaMART(_ClickObjective):
     aliases = ("unbiased_lambdarank",)
 
     def __init__(
-        self, n_positions=None, position_bias_regularization=0.0,
+        self, n_positions=None, position_bias_regularization=1.0,
         sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True,
     ):
         super().__init__()

@@ -108,7 +108,7 @@ def ctr_propensity(click, position, *, weight=None, n_positions=None):
 
 
 def estimate_propensity_em(
-    click, position, item, *, weight=None, n_positions=None, max_iter=2000, tol=1e-8, init=0.5
+    click, position, item, *, weight=None, n_positions=None, max_iter=5000, tol=1e-8, init=0.5
 ):
     """Position-based click model fitted by expectation-maximisation.
 
@@ -129,9 +129,12 @@ def estimate_propensity_em(
         Document id of each impression (use one id per (query, document)).
     weight : array-like or None
     n_positions : int or None
-    max_iter : int, default=2000
+    max_iter : int, default=5000
     tol : float, default=1e-8
-        Stop when no parameter moves by more than `tol`.
+        Stop when no log-propensity moves by more than `tol` in an iteration.
+        (Item parameters of documents almost always shown at one position
+        are weakly identified and keep drifting long after the propensities
+        have settled.)
     init : float, default=0.5
         Starting value of every ``theta`` and ``gamma``.
 
@@ -169,7 +172,7 @@ def estimate_propensity_em(
                               out=gamma.copy(), where=shown_item > 0)
         new_theta = np.clip(new_theta, eps, 1.0)
         new_gamma = np.clip(new_gamma, 0.0, 1.0)
-        delta = max(np.max(np.abs(new_theta - theta)), np.max(np.abs(new_gamma - gamma)) if n_items else 0.0)
+        delta = np.max(np.abs(np.log(new_theta / new_theta[0]) - np.log(theta / theta[0])))
         theta, gamma = new_theta, new_gamma
         history.append(theta / theta[0])
         if delta <= tol:
@@ -180,7 +183,7 @@ def estimate_propensity_em(
 
 def estimate_propensity_dla(
     click, position, item, session, *, weight=None, n_positions=None,
-    max_propensity_weight=None, max_relevance_weight=None, max_iter=2000, tol=1e-8,
+    max_propensity_weight=None, max_relevance_weight=None, max_iter=1000, tol=1e-7,
 ):
     """DLA with a free relevance parameter per item, by alternating exact steps.
 
@@ -188,8 +191,7 @@ def estimate_propensity_dla(
     ``w_k = min(P_1 / P_k, max_propensity_weight)``, one minorise-maximise
     step of the IPW softmax loss in the per-item logits ``f``. Step 2
     (IRW): the exact IRW step of the ``dla`` objective at scores ``f``
-    (no damping). Stops when neither the propensities nor the relevance
-    logits move by more than `tol`.
+    (no damping). Stops when no log-propensity moves by more than `tol`.
 
     Parameters
     ----------
@@ -203,7 +205,8 @@ def estimate_propensity_dla(
     max_propensity_weight, max_relevance_weight : float or None
         Clips of the IPW and IRW weights (none by default: with free
         relevance there is no model error for the clip to contain).
-    max_iter, tol
+    max_iter : int, default=1000
+    tol : float, default=1e-7
 
     Returns
     -------
@@ -247,12 +250,11 @@ def estimate_propensity_dla(
         score = np.where(np.isfinite(new_f), new_f, -1e300)[item_idx]
         b_k, a_q = irw_statistics(score, counts, bins, group_ptr, k, max_relevance_weight)
         new_logits, _ = solve_irw(b_k, a_q, bins, group_ptr, logits)
-        df = np.max(np.abs(new_f[ok] - f[ok])) if ok.any() else 0.0
         de = np.max(np.abs(new_logits - logits))
         f = np.where(ok, new_f, f)
         logits = new_logits
         history.append(np.exp(logits - logits[0]))
-        if max(df, de) <= tol:
+        if de <= tol:
             converged = True
             break
     relevance = np.where(clicked_items, np.exp(f), 0.0)
