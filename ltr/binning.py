@@ -44,14 +44,22 @@ def _feature_thresholds(values, max_bin):
 
 
 @njit(**NJIT_PARALLEL)
-def _map_to_bins(X, thresholds, offsets, missing_bin, out):
-    """Bin a dense block. X (n, F) float; out (n, F) uint8 (OUT)."""
-    n, n_features = X.shape
-    for i in prange(n):
+def _map_to_bins(X, row_order, thresholds, offsets, missing_bin, out):
+    """Bin a dense block: out[j] = bins of X[row_order[j]] (or X[j] if row_order is empty).
+
+    X (n, F) float; out (n_out, F) uint8 (OUT).
+    """
+    n = out.shape[0]
+    n_features = X.shape[1]
+    reorder = row_order.shape[0] > 0
+    for j in prange(n):
+        i = np.int64(j)
+        if reorder:
+            i = np.int64(row_order[j])
         for f in range(n_features):
             x = X[i, f]
             if np.isnan(x):
-                out[i, f] = missing_bin
+                out[j, f] = missing_bin
                 continue
             lo = offsets[f]
             hi = offsets[f + 1]
@@ -63,7 +71,7 @@ def _map_to_bins(X, thresholds, offsets, missing_bin, out):
                     a = m + 1
                 else:
                     b = m
-            out[i, f] = a - lo
+            out[j, f] = a - lo
 
 
 class BinMapper:
@@ -97,10 +105,18 @@ class BinMapper:
         self.subsample = subsample
         self.seed = seed
 
-    def fit(self, X):
+    def fit(self, X, sample_rows=None):
+        """Learn thresholds from X, or from its rows `sample_rows` when given.
+
+        Without `sample_rows`, up to `subsample` rows are drawn with `seed`.
+        The estimator passes rows chosen by content hash, so that the sample,
+        and the bins, do not depend on the order of the rows.
+        """
         n_samples, n_features = X.shape
-        rng = np.random.default_rng(self.seed)
-        if self.subsample is not None and n_samples > self.subsample:
+        if sample_rows is not None:
+            sample = X[sample_rows]
+        elif self.subsample is not None and n_samples > self.subsample:
+            rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(n_samples, self.subsample, replace=False))
             sample = X[rows]
         else:
@@ -133,24 +149,32 @@ class BinMapper:
         """Histogram width: value bins plus the missing bin."""
         return self.max_bin + 1
 
-    def transform(self, X, chunk_rows=65536):
-        """Binned copy of X, C-contiguous uint8 of shape (n_samples, n_features)."""
+    def transform(self, X, row_order=None, chunk_rows=65536):
+        """Binned copy of X, C-contiguous uint8 of shape (n_samples, n_features).
+
+        With `row_order`, row j of the result bins ``X[row_order[j]]``: the
+        estimator reorders rows while binning instead of copying raw X.
+        """
         n_samples, n_features = X.shape
         if n_features != self.n_features_:
             raise ValueError(f"X has {n_features} features, the bin mapper was fitted with {self.n_features_}")
-        out = np.empty((n_samples, n_features), dtype=X_BINNED_DTYPE)
+        no_order = np.zeros(0, dtype=np.int64)
+        n_out = n_samples if row_order is None else row_order.shape[0]
+        out = np.empty((n_out, n_features), dtype=X_BINNED_DTYPE)
         if sparse.issparse(X):
             X = X.tocsr()
-            for a in range(0, n_samples, chunk_rows):
-                block = X[a : a + chunk_rows].toarray().astype(np.float64, copy=False)
-                _map_to_bins(block, self._flat, self._offsets, self.missing_bin_, out[a : a + chunk_rows])
+            for a in range(0, n_out, chunk_rows):
+                rows = slice(a, a + chunk_rows) if row_order is None else row_order[a:a + chunk_rows]
+                block = X[rows].toarray().astype(np.float64, copy=False)
+                _map_to_bins(block, no_order, self._flat, self._offsets, self.missing_bin_, out[a:a + chunk_rows])
         else:
             X = np.asarray(X)
             if X.dtype not in (np.float32, np.float64):
                 X = X.astype(np.float64)
             if not X.flags.c_contiguous:
                 X = np.ascontiguousarray(X)
-            _map_to_bins(X, self._flat, self._offsets, self.missing_bin_, out)
+            order = no_order if row_order is None else np.ascontiguousarray(row_order, dtype=np.int64)
+            _map_to_bins(X, order, self._flat, self._offsets, self.missing_bin_, out)
         return out
 
     def fit_transform(self, X):
