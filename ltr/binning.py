@@ -136,21 +136,28 @@ class BinMapper:
         and the bins, do not depend on the order of the rows.
         """
         n_samples, n_features = X.shape
+        rows = None
         if sample_rows is not None:
-            sample = X[sample_rows]
+            rows = np.asarray(sample_rows)
         elif self.subsample is not None and n_samples > self.subsample:
             rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(n_samples, self.subsample, replace=False))
-            sample = X[rows]
+        if sparse.issparse(X):
+            sample = (X if rows is None else X[rows]).tocsc()
+
+            def column(f):
+                return sample[:, f].toarray().ravel().astype(np.float64)
         else:
-            sample = X
-        # Keep the sample in its own dtype (a float32 copy of 200k x 136 is 109 MB,
-        # float64 would double it); columns are converted one at a time.
-        sample = sample.toarray() if sparse.issparse(sample) else np.asarray(sample)
+            X = np.asarray(X)
+
+            # One column at a time: no copy of the whole sample (200k x 136
+            # float32 would be 109 MB at the peak of fit).
+            def column(f):
+                return (X[:, f] if rows is None else X[rows, f]).astype(np.float64)
         self.thresholds_ = []
         self.has_missing_ = np.zeros(n_features, dtype=bool)
         for f in range(n_features):
-            col = sample[:, f].astype(np.float64)
+            col = column(f)
             nan = np.isnan(col)
             self.has_missing_[f] = bool(nan.any())
             self.thresholds_.append(_feature_thresholds(col[~nan], self.max_bin))
