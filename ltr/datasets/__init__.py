@@ -1,0 +1,1 @@
+from ._svmlight import load_svmlight
