@@ -266,8 +266,8 @@ def parse_number(buf, pos, end):
     c = buf[i]
     if c == 110 or c == 78 or c == 105 or c == 73:  # n N i I
         if i + 3 <= end and _lower(buf[i]) == 110 and _lower(buf[i + 1]) == 97 and _lower(buf[i + 2]) == 110:
-            v = np.nan
-            return (-v if neg else v), OK, i + 3
+            # copysign: Numba's unary minus does not flip the sign bit of NaN.
+            return math.copysign(np.nan, -1.0 if neg else 1.0), OK, i + 3
         if i + 3 <= end and _lower(buf[i]) == 105 and _lower(buf[i + 1]) == 110 and _lower(buf[i + 2]) == 102:
             j = i + 3
             if (
