@@ -235,7 +235,7 @@ def _lower(c):
 
 
 @njit(**NJIT)
-def parse_number(buf, pos, end):
+def parse_number(buf, pos, end, compute=True):
     """Parse one decimal number starting at ``buf[pos]``.
 
     Parameters
@@ -244,6 +244,10 @@ def parse_number(buf, pos, end):
         Raw bytes.
     pos, end : int
         Start of the token and end of the readable region.
+    compute : bool, default=True
+        False only validates and classifies (``OK``/``HARD``): the value is
+        not computed when the fast path applies (0.0 is returned), which a
+        counting pass uses to save the floating-point work.
 
     Returns
     -------
@@ -345,6 +349,8 @@ def parse_number(buf, pos, end):
         return (-0.0 if neg else 0.0), OK, i
     if dropped_nonzero:
         return 0.0, HARD, i
+    if not compute and exp10 >= -22 and exp10 <= 22 and mant <= _TWO53:
+        return 0.0, OK, i
     v, ok = decimal_to_double(mant, exp10)
     if not ok:
         return 0.0, HARD, i

@@ -205,7 +205,7 @@ def _parse_chunk(
             continue
         line_start = i
         # Label.
-        v, st, j = parse_number(buf, i, end)
+        v, st, j = parse_number(buf, i, end, fill)
         if st != OK and st != HARD or not _ends_token(buf, j, end):
             err = 1
             err_pos = i
@@ -266,7 +266,7 @@ def _parse_chunk(
                 err = 8
                 err_pos = tok
                 break
-            v, st, j2 = parse_number(buf, j + 1, end)
+            v, st, j2 = parse_number(buf, j + 1, end, fill)
             if st != OK and st != HARD or not _ends_token(buf, j2, end):
                 err = 9
                 err_pos = j + 1
