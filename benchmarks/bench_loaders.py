@@ -32,6 +32,7 @@ import tempfile
 import time
 
 import numpy as np
+from numba import get_num_threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,15 +52,24 @@ def generate(path, size_mb, seed=0):
 
 
 def best_of(fn, repeat):
-    times = []
+    """(best wall seconds, CPU seconds of that run, result) over ``repeat`` runs.
+
+    CPU time (all threads, user + system) is reported too: on a shared
+    machine it shows the work done independently of how much of the CPU the
+    process got.
+    """
+    best = None
     out = None
     for _ in range(repeat):
         out = None
         gc.collect()
+        c = time.process_time()
         t = time.perf_counter()
         out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        if best is None or wall < best[0]:
+            best = (wall, cpu)
+    return best[0], best[1], out
 
 
 def main(argv=None):
@@ -94,45 +104,45 @@ def main(argv=None):
         print(f"warm-up (Numba compile or cache load): {warm:.2f} s")
 
         rows = []
-        t_dense, (X, y, qid) = best_of(lambda: load_svmlight(path), args.repeat)
-        rows.append(("ltr load_svmlight, dense float32", mb, t_dense))
+        t_dense, c_dense, (X, y, qid) = best_of(lambda: load_svmlight(path), args.repeat)
+        rows.append(("ltr load_svmlight, dense float32", mb, t_dense, c_dense))
         shape = X.shape
         del X, y, qid
-        t_csr, _ = best_of(lambda: load_svmlight(path, dense=False), args.repeat)
-        rows.append(("ltr load_svmlight, CSR float32", mb, t_csr))
+        t_csr, c_csr, _ = best_of(lambda: load_svmlight(path, dense=False), args.repeat)
+        rows.append(("ltr load_svmlight, CSR float32", mb, t_csr, c_csr))
 
         cache = work / "cache"
-        t = time.perf_counter()
-        load_svmlight(path, cache_dir=cache)
-        t_write = time.perf_counter() - t
-        t_cached, _ = best_of(lambda: load_svmlight(path, cache_dir=cache), max(args.repeat, 3))
-        rows.append(("ltr, first load with cache_dir (parse + write)", mb, t_write))
-        rows.append(("ltr, cached load", mb, t_cached))
+        t_write, c_write, _ = best_of(lambda: load_svmlight(path, cache_dir=cache), 1)
+        t_cached, c_cached, _ = best_of(lambda: load_svmlight(path, cache_dir=cache), max(args.repeat, 3))
+        rows.append(("ltr, first load with cache_dir (parse + write)", mb, t_write, c_write))
+        rows.append(("ltr, cached load", mb, t_cached, c_cached))
 
         if not args.skip_sklearn:
             from sklearn.datasets import load_svmlight_file
 
-            t_sk, _ = best_of(lambda: load_svmlight_file(str(path), dtype=np.float32, query_id=False), 1)
-            rows.append(("sklearn load_svmlight_file, query_id=False", mb, t_sk))
+            t_sk, c_sk, _ = best_of(lambda: load_svmlight_file(str(path), dtype=np.float32, query_id=False), 1)
+            rows.append(("sklearn load_svmlight_file, query_id=False", mb, t_sk, c_sk))
             prefix = work / "prefix.svm"
             with open(path, "rb") as src, open(prefix, "wb") as dst:
                 data = src.read(int(qid_mb * 1e6))
                 dst.write(data[: data.rfind(b"\n") + 1])
             pmb = prefix.stat().st_size / 1e6
-            t_skq, _ = best_of(lambda: load_svmlight_file(str(prefix), dtype=np.float32, query_id=True), 1)
-            rows.append((f"sklearn load_svmlight_file, query_id=True ({pmb:.0f} MB prefix)", pmb, t_skq))
-            t_ours_prefix, _ = best_of(lambda: load_svmlight(prefix), args.repeat)
-            rows.append((f"ltr load_svmlight, dense ({pmb:.0f} MB prefix)", pmb, t_ours_prefix))
+            t_skq, c_skq, _ = best_of(lambda: load_svmlight_file(str(prefix), dtype=np.float32, query_id=True), 1)
+            rows.append((f"sklearn load_svmlight_file, query_id=True ({pmb:.0f} MB prefix)", pmb, t_skq, c_skq))
+            t_op, c_op, _ = best_of(lambda: load_svmlight(prefix), args.repeat)
+            rows.append((f"ltr load_svmlight, dense ({pmb:.0f} MB prefix)", pmb, t_op, c_op))
 
         print()
-        print(f"{'reader':58s} {'MB':>7s} {'seconds':>8s} {'MB/s':>8s}")
-        for name, size, secs in rows:
-            print(f"{name:58s} {size:7.0f} {secs:8.2f} {size / secs:8.1f}")
+        print(f"{'reader':58s} {'MB':>6s} {'wall s':>7s} {'MB/s':>8s} {'CPU s':>7s} {'MB/CPU-s':>9s}")
+        for name, size, secs, cpu in rows:
+            print(f"{name:58s} {size:6.0f} {secs:7.2f} {size / secs:8.1f} {cpu:7.2f} {size / max(cpu, 1e-9):9.1f}")
         print()
-        print(f"X shape {shape}; threads: {os.environ.get('NUMBA_NUM_THREADS', 'default')}")
-        print(f"cache speed-up (uncached dense parse / cached load): {t_dense / t_cached:.1f}x")
+        print(f"X shape {shape}; Numba threads: {get_num_threads()}; load average {os.getloadavg()[0]:.1f}")
+        print(f"cache speed-up (uncached dense parse / cached load): {t_dense / t_cached:.1f}x wall, "
+              f"{c_dense / max(c_cached, 1e-9):.1f}x CPU")
         if not args.skip_sklearn:
-            print(f"ltr dense vs sklearn (query_id=False), same file: {t_sk / t_dense:.1f}x faster")
+            print(f"ltr dense vs sklearn (query_id=False), same file: {t_sk / t_dense:.1f}x faster (wall), "
+                  f"{c_sk / c_dense:.1f}x less CPU")
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -192,8 +192,13 @@ def test_first_bad_line_is_reported_with_many_chunks():
 
 
 def test_mixed_qid_lines():
-    with pytest.raises(ValueError, match=r"line 3: this line has no 'qid:' but line 1 has one"):
+    with pytest.raises(ValueError, match=r"line 3: lines with and without 'qid:' are mixed \(line 1 has a qid, line 3"):
         load_svmlight(b"1 qid:1 1:1\n0 qid:1 1:2\n1 1:3\n")
+    with pytest.raises(ValueError, match=r"line 2: lines with and without 'qid:' are mixed \(line 1 has no qid, line 2"):
+        load_svmlight(b"1 1:1\n0 qid:1 1:2\n")
+    # a bad number before the mixed line is reported first
+    with pytest.raises(ValueError, match=r"line 1: could not parse the feature value"):
+        load_svmlight(b"1 qid:1 1:x\n0 1:2\n")
 
 
 def test_missing_file():

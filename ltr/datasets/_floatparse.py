@@ -235,6 +235,42 @@ def _lower(c):
 
 
 @njit(**NJIT)
+def _long_significand(buf, start, n_int, n_frac):
+    """First 19 significant digits of a digit run longer than 19 characters.
+
+    ``buf[start:]`` holds ``n_int`` integer digits, then (if ``n_frac``) a
+    point and ``n_frac`` fraction digits. Returns ``(mant, exp10,
+    dropped_nonzero)`` with the value equal to ``mant * 10**exp10`` exactly
+    unless ``dropped_nonzero`` (non-zero digits beyond the 19th).
+    """
+    mant = _U0
+    n_sig = 0
+    exp10 = 0
+    dropped_nonzero = False
+    for t in range(n_int):
+        c = buf[start + t]
+        if n_sig < 19:
+            if mant != _U0 or c != 48:
+                mant = mant * _U10 + np.uint64(c - 48)
+                n_sig += 1
+        else:
+            exp10 += 1
+            if c != 48:
+                dropped_nonzero = True
+    frac = start + n_int + 1
+    for t in range(n_frac):
+        c = buf[frac + t]
+        if n_sig < 19:
+            if mant != _U0 or c != 48:
+                mant = mant * _U10 + np.uint64(c - 48)
+                n_sig += 1
+            exp10 -= 1
+        elif c != 48:
+            dropped_nonzero = True
+    return mant, exp10, dropped_nonzero
+
+
+@njit(**NJIT)
 def parse_number(buf, pos, end, compute=True):
     """Parse one decimal number starting at ``buf[pos]``.
 
@@ -287,44 +323,34 @@ def parse_number(buf, pos, end, compute=True):
             return (-v if neg else v), OK, j
         return 0.0, SYNTAX, i
 
+    # Digits: accumulate everything; with at most 19 digits the significand
+    # is exact (leading zeros are harmless). Longer runs are redone carefully.
+    digits_start = i
     mant = _U0
-    n_sig = 0
-    exp10 = 0
-    any_digit = False
-    dropped_nonzero = False
-    # Integer part.
     while i < end:
         c = buf[i]
         if c < 48 or c > 57:
             break
-        any_digit = True
-        if n_sig < 19:
-            if mant != _U0 or c != 48:
-                mant = mant * _U10 + np.uint64(c - 48)
-                n_sig += 1
-        else:
-            exp10 += 1
-            if c != 48:
-                dropped_nonzero = True
+        mant = mant * _U10 + np.uint64(c - 48)
         i += 1
-    # Fraction.
+    n_int = i - digits_start
+    n_frac = 0
     if i < end and buf[i] == 46:  # '.'
         i += 1
+        frac_start = i
         while i < end:
             c = buf[i]
             if c < 48 or c > 57:
                 break
-            any_digit = True
-            if n_sig < 19:
-                if mant != _U0 or c != 48:
-                    mant = mant * _U10 + np.uint64(c - 48)
-                    n_sig += 1
-                exp10 -= 1
-            elif c != 48:
-                dropped_nonzero = True
+            mant = mant * _U10 + np.uint64(c - 48)
             i += 1
-    if not any_digit:
+        n_frac = i - frac_start
+    if n_int + n_frac == 0:
         return 0.0, SYNTAX, i
+    exp10 = -n_frac
+    dropped_nonzero = False
+    if n_int + n_frac > 19:
+        mant, exp10, dropped_nonzero = _long_significand(buf, digits_start, n_int, n_frac)
     # Exponent.
     if i < end and (buf[i] == 101 or buf[i] == 69):  # 'e' 'E'
         i += 1

@@ -20,11 +20,12 @@ query_id=True)``, whose results this reader reproduces bit for bit)::
 * Absent features are 0 (sparse semantics); explicit ``nan`` values stay NaN.
 
 The reader makes two passes over the bytes, both parallel over chunks that
-end at line boundaries: the first validates every line and counts rows,
-non-zeros, the index range and the numbers whose exact conversion needs
-Python (see :mod:`._floatparse`); the second writes the values straight into
-the output arrays at offsets known from the first pass, so the result does
-not depend on the number of threads.
+end at line boundaries: the first counts rows, items and the index range
+(skipping over the numbers); the second validates every number and writes
+the values straight into the output arrays at offsets known from the first
+pass, so the result does not depend on the number of threads. The rare
+numbers whose exact conversion needs Python (see :mod:`._floatparse`) are
+located by a third pass that only runs when there are any.
 """
 import os
 
@@ -161,21 +162,45 @@ def _chunk_bounds(buf, start, n_chunks):
     return bounds
 
 
+# Modes of _parse_chunk.
+_COUNT = 0    # structure only: rows, items, indices, qid presence; numbers are skipped
+_CHECK = 1    # full validation, no output (to locate the first error)
+_FILL = 2     # full validation and output; numbers needing Python are counted, left NaN
+_COLLECT = 3  # full validation; record only the positions of numbers needing Python
+
+
+@njit(**NJIT)
+def _skip_item(buf, i, end):
+    """Index of the delimiter ending the item that starts at ``i``."""
+    while i < end:
+        c = buf[i]
+        if c == 10 or c == 35 or _is_blank(c):
+            return i
+        i += 1
+    return i
+
+
 @njit(**NJIT)
 def _parse_chunk(
-    buf, start, end, fill, dense, col_offset, reject_zero,
+    buf, start, end, mode, dense, col_offset, reject_zero,
     row0, k0, hard0,
     y, qid, X, data, indices, indptr,
     hard_kind, hard_dest, hard_start, hard_end,
     stats,
 ):
-    """Scan (``fill=False``) or fill (``fill=True``) the lines in ``buf[start:end]``.
+    """Walk the lines of ``buf[start:end]`` in one of the modes above.
 
-    The scan pass validates and counts and writes ``stats`` (see ``_ST_*``);
-    the fill pass repeats the same walk and writes rows ``row0...``,
-    non-zeros ``k0...`` and hard-number records ``hard0...``. Both stop at
-    the first error and record its code and byte position in ``stats``.
+    Every mode applies the same item structure (label, optional ``qid:``,
+    ``index:value`` pairs, ``#`` comments), so on valid input all modes see
+    the same rows and items; the ``_COUNT`` mode only skips over the
+    numbers, which is where the time goes. Outputs go to rows ``row0...``,
+    non-zeros ``k0...`` and hard-number records ``hard0...``. The walk stops
+    at the first error and records its code and byte position in ``stats``
+    (see ``_ST_*``).
     """
+    full = mode != _COUNT
+    fill = mode == _FILL
+    collect = mode == _COLLECT
     n_cols = X.shape[1]
     row = row0
     k = k0
@@ -205,22 +230,26 @@ def _parse_chunk(
             continue
         line_start = i
         # Label.
-        v, st, j = parse_number(buf, i, end, fill)
-        if st != OK and st != HARD or not _ends_token(buf, j, end):
-            err = 1
-            err_pos = i
-            break
-        if st == HARD:
-            n_hard += 1
-            if fill:
-                hard_kind[nh] = _HARD_LABEL
-                hard_dest[nh] = row
-                hard_start[nh] = i
-                hard_end[nh] = j
-                nh += 1
-                y[row] = np.nan
-        elif fill:
-            y[row] = v
+        if full:
+            v, st, j = parse_number(buf, i, end, not collect)
+            if st != OK and st != HARD or not _ends_token(buf, j, end):
+                err = 1
+                err_pos = i
+                break
+            if st == HARD:
+                n_hard += 1
+                if collect:
+                    hard_kind[nh] = _HARD_LABEL
+                    hard_dest[nh] = row
+                    hard_start[nh] = i
+                    hard_end[nh] = j
+                    nh += 1
+                elif fill:
+                    y[row] = np.nan
+            elif fill:
+                y[row] = v
+        else:
+            j = _skip_item(buf, i, end)
         i = j
         has_qid = False
         first_item = True
@@ -237,14 +266,17 @@ def _parse_chunk(
                     err = 3
                     err_pos = tok
                     break
-                q, ok, j = _parse_int64(buf, i + 4, end)
-                if not ok or not _ends_token(buf, j, end):
-                    err = 2
-                    err_pos = tok
-                    break
+                if full:
+                    q, ok, j = _parse_int64(buf, i + 4, end)
+                    if not ok or not _ends_token(buf, j, end):
+                        err = 2
+                        err_pos = tok
+                        break
+                    if fill:
+                        qid[row] = q
+                else:
+                    j = _skip_item(buf, i + 4, end)
                 has_qid = True
-                if fill:
-                    qid[row] = q
                 first_item = False
                 i = j
                 continue
@@ -266,35 +298,30 @@ def _parse_chunk(
                 err = 8
                 err_pos = tok
                 break
-            v, st, j2 = parse_number(buf, j + 1, end, fill)
-            if st != OK and st != HARD or not _ends_token(buf, j2, end):
-                err = 9
-                err_pos = j + 1
-                break
             col = idx - col_offset
-            if st == HARD:
-                n_hard += 1
-            if fill:
-                if dense:
-                    if st == HARD:
+            if full:
+                v, st, j2 = parse_number(buf, j + 1, end, not collect)
+                if st != OK and st != HARD or not _ends_token(buf, j2, end):
+                    err = 9
+                    err_pos = j + 1
+                    break
+                if st == HARD:
+                    n_hard += 1
+                    if collect:
                         hard_kind[nh] = _HARD_VALUE
-                        hard_dest[nh] = row * n_cols + col
+                        hard_dest[nh] = row * n_cols + col if dense else k
                         hard_start[nh] = j + 1
                         hard_end[nh] = j2
                         nh += 1
-                    else:
+                    v = np.nan
+                if fill:
+                    if dense:
                         X[row, col] = v
-                else:
-                    indices[k] = col
-                    if st == HARD:
-                        hard_kind[nh] = _HARD_VALUE
-                        hard_dest[nh] = k
-                        hard_start[nh] = j + 1
-                        hard_end[nh] = j2
-                        nh += 1
-                        data[k] = np.nan
                     else:
+                        indices[k] = col
                         data[k] = v
+            else:
+                j2 = _skip_item(buf, j + 1, end)
             k += 1
             nnz += 1
             prev_idx = idx
@@ -331,21 +358,22 @@ def _parse_chunk(
 
 @njit(**NJIT_PARALLEL)
 def _parse_chunks(
-    buf, bounds, fill, dense, col_offset, reject_zero,
+    buf, bounds, active, mode, dense, col_offset, reject_zero,
     row_starts, k_starts, hard_starts,
     y, qid, X, data, indices, indptr,
     hard_kind, hard_dest, hard_start, hard_end,
     stats,
 ):
-    """Run :func:`_parse_chunk` on every chunk in parallel (disjoint outputs)."""
+    """Run :func:`_parse_chunk` on every active chunk in parallel (disjoint outputs)."""
     for c in prange(bounds.shape[0] - 1):
-        _parse_chunk(
-            buf, bounds[c], bounds[c + 1], fill, dense, col_offset, reject_zero,
-            row_starts[c], k_starts[c], hard_starts[c],
-            y, qid, X, data, indices, indptr,
-            hard_kind, hard_dest, hard_start, hard_end,
-            stats[c],
-        )
+        if active[c]:
+            _parse_chunk(
+                buf, bounds[c], bounds[c + 1], mode, dense, col_offset, reject_zero,
+                row_starts[c], k_starts[c], hard_starts[c],
+                y, qid, X, data, indices, indptr,
+                hard_kind, hard_dest, hard_start, hard_end,
+                stats[c],
+            )
 
 
 def _n_chunks(n_bytes, n_threads):
@@ -361,6 +389,16 @@ def _raise_at(name, buf, pos, message):
     raise ValueError(f"{name}, line {line_no}: {message}: {text!r}")
 
 
+def _raise_first_error(name, buf, stats):
+    """Raise the error of the first failing chunk (chunks are in file order)."""
+    c = np.flatnonzero(stats[:, _ST_ERR])[0]
+    _raise_at(name, buf, stats[c, _ST_ERR_POS], _ERRORS[int(stats[c, _ST_ERR])])
+
+
+def _offsets(counts):
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
 def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dtype=np.float32,
                          zero_based="auto", n_threads=None):
     """Parse svmlight/LETOR content already in memory.
@@ -370,6 +408,13 @@ def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dt
     info)`` where ``info`` holds ``min_index`` and ``max_index`` (the raw
     file indices, -1 when there is no feature at all) and the column
     offset applied.
+
+    Passes (each parallel over chunks ending at line boundaries): count the
+    structure; fill the outputs at offsets known from the counts, validating
+    every number; only if some number needs Python's exact conversion,
+    collect those numbers' positions. Errors found by the counting pass are
+    located by a full validation pass, so the reported line is always the
+    first bad line of the file.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -379,7 +424,7 @@ def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dt
     start = 3 if buf.shape[0] >= 3 and bytes(buf[:3]) == b"\xef\xbb\xbf" else 0
     n_chunks = _n_chunks(buf.shape[0] - start, n_threads)
     bounds = _chunk_bounds(buf, start, n_chunks)
-    stats = np.zeros((n_chunks, _N_STATS), dtype=np.int64)
+    all_chunks = np.ones(n_chunks, dtype=np.bool_)
     zeros_i64 = np.zeros(n_chunks, dtype=np.int64)
     e_f64 = np.empty(0, dtype=np.float64)
     e_i64 = np.empty(0, dtype=np.int64)
@@ -388,18 +433,18 @@ def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dt
     e_X = np.empty((0, 0), dtype=dtype)
     e_data = np.empty(0, dtype=dtype)
     reject_zero = zero_based is False
-    _parse_chunks(
-        buf, bounds, False, dense, 0, reject_zero,
-        zeros_i64, zeros_i64, zeros_i64,
-        e_f64, e_i64, e_X, e_data, e_i32, e_i64,
-        e_i8, e_i64, e_i64, e_i64,
-        stats,
-    )
-    failed = np.flatnonzero(stats[:, _ST_ERR])
-    if failed.size:
-        # Chunks are in file order: the first failing chunk holds the first bad line.
-        c = failed[0]
-        _raise_at(name, buf, stats[c, _ST_ERR_POS], _ERRORS[int(stats[c, _ST_ERR])])
+
+    def run(mode, active, stats, row_starts=zeros_i64, k_starts=zeros_i64, hard_starts=zeros_i64,
+            outputs=(e_f64, e_i64, e_X, e_data, e_i32, e_i64), hard=(e_i8, e_i64, e_i64, e_i64), col_offset=0):
+        _parse_chunks(buf, bounds, active, mode, dense, col_offset, reject_zero, row_starts, k_starts,
+                      hard_starts, *outputs, *hard, stats)
+
+    stats = np.zeros((n_chunks, _N_STATS), dtype=np.int64)
+    run(_COUNT, all_chunks, stats)
+    if stats[:, _ST_ERR].any():
+        check = np.zeros_like(stats)
+        run(_CHECK, all_chunks, check)
+        _raise_first_error(name, buf, check)
 
     rows = stats[:, _ST_ROWS]
     nnzs = stats[:, _ST_NNZ]
@@ -407,15 +452,25 @@ def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dt
     nnz = int(nnzs.sum())
     qid_rows = int(stats[:, _ST_QID_ROWS].sum())
     if 0 < qid_rows < n_rows:
+        # A mixed file may also hold a bad number before the mixed line.
+        check = np.zeros_like(stats)
+        run(_CHECK, all_chunks, check)
         with_qid = stats[:, _ST_FIRST_QID]
         without = stats[:, _ST_FIRST_NOQID]
         a = int(with_qid[with_qid >= 0].min())
         b = int(without[without >= 0].min())
-        la, _ = line_of(buf, a)
-        lb, text_b = line_of(buf, b)
+        errs = np.flatnonzero(check[:, _ST_ERR])
+        if errs.size and line_of(buf, check[errs[0], _ST_ERR_POS])[0] <= line_of(buf, max(a, b))[0]:
+            _raise_first_error(name, buf, check)
+        la = line_of(buf, a)[0]
+        lb = line_of(buf, b)[0]
+        if a < b:
+            detail = f"line {la} has a qid, line {lb} has none"
+        else:
+            detail = f"line {lb} has no qid, line {la} has one"
         raise ValueError(
-            f"{name}, line {lb}: this line has no 'qid:' but line {la} has one; "
-            f"either every line or no line must carry a qid: {text_b!r}"
+            f"{name}, line {max(la, lb)}: lines with and without 'qid:' are mixed ({detail}); "
+            f"either every line or no line must carry a qid: {line_of(buf, max(a, b))[1]!r}"
         )
     has_idx = stats[:, _ST_MAX_IDX] >= 0
     min_index = int(stats[has_idx, _ST_MIN_IDX].min()) if has_idx.any() else -1
@@ -438,12 +493,8 @@ def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dt
                 f"indices up to {max_index} ({n_f} columns with {'one' if col_offset else 'zero'}-based indices)"
             )
 
-    row_starts = np.concatenate(([0], np.cumsum(rows)[:-1])).astype(np.int64)
-    k_starts = np.concatenate(([0], np.cumsum(nnzs)[:-1])).astype(np.int64)
-    hards = stats[:, _ST_HARD]
-    hard_starts = np.concatenate(([0], np.cumsum(hards)[:-1])).astype(np.int64)
-    n_hard = int(hards.sum())
-
+    row_starts = _offsets(rows)
+    k_starts = _offsets(nnzs)
     y = np.empty(n_rows, dtype=np.float64)
     qid = np.empty(n_rows if qid_rows else 0, dtype=np.int64)
     if dense:
@@ -454,28 +505,32 @@ def parse_svmlight_bytes(buf, *, name="<bytes>", n_features=None, dense=True, dt
         data = np.empty(nnz, dtype=dtype)
         indices = np.empty(nnz, dtype=np.int32)
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    hard_kind = np.empty(n_hard, dtype=np.int8)
-    hard_dest = np.empty(n_hard, dtype=np.int64)
-    hard_start = np.empty(n_hard, dtype=np.int64)
-    hard_end = np.empty(n_hard, dtype=np.int64)
+    outputs = (y, qid, X, data, indices, indptr)
     fill_stats = np.zeros_like(stats)
-    _parse_chunks(
-        buf, bounds, True, dense, col_offset, reject_zero,
-        row_starts, k_starts, hard_starts,
-        y, qid, X, data, indices, indptr,
-        hard_kind, hard_dest, hard_start, hard_end,
-        fill_stats,
-    )
-    # Numbers the kernel could not convert exactly: Python's float is exact.
-    flat_X = X.reshape(-1) if dense else None
-    for t in range(n_hard):
-        value = float(bytes(buf[hard_start[t]:hard_end[t]]))
-        if hard_kind[t] == _HARD_LABEL:
-            y[hard_dest[t]] = value
-        elif dense:
-            flat_X[hard_dest[t]] = value
-        else:
-            data[hard_dest[t]] = value
+    run(_FILL, all_chunks, fill_stats, row_starts, k_starts, outputs=outputs, col_offset=col_offset)
+    if fill_stats[:, _ST_ERR].any():
+        _raise_first_error(name, buf, fill_stats)
+    if not (np.array_equal(fill_stats[:, _ST_ROWS], rows) and np.array_equal(fill_stats[:, _ST_NNZ], nnzs)):
+        raise RuntimeError(f"{name}: internal error, the counting and filling passes disagree")
+
+    hards = fill_stats[:, _ST_HARD]
+    n_hard = int(hards.sum())
+    if n_hard:
+        # Numbers the kernel could not convert exactly: Python's float is exact.
+        hard = (np.empty(n_hard, np.int8), np.empty(n_hard, np.int64), np.empty(n_hard, np.int64),
+                np.empty(n_hard, np.int64))
+        run(_COLLECT, hards > 0, np.zeros_like(stats), row_starts, k_starts, _offsets(hards),
+            outputs=(e_f64, e_i64, X if dense else e_X, e_data, e_i32, e_i64), hard=hard, col_offset=col_offset)
+        hard_kind, hard_dest, hard_start, hard_end = hard
+        flat_X = X.reshape(-1) if dense else None
+        for t in range(n_hard):
+            value = float(bytes(buf[hard_start[t]:hard_end[t]]))
+            if hard_kind[t] == _HARD_LABEL:
+                y[hard_dest[t]] = value
+            elif dense:
+                flat_X[hard_dest[t]] = value
+            else:
+                data[hard_dest[t]] = value
     if not dense:
         idx_dtype = np.int32 if nnz < 2**31 else np.int64
         X = sp.csr_matrix(
