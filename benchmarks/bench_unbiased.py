@@ -38,7 +38,9 @@ ranks worse than the naive model (0.478 vs 0.519, skyline 0.585).
 
 Data
     generated   ``ltr.datasets.make_ranking`` (MSLR-shaped: 136 features, about
-                120 documents per query, 5 grades); train / test queries split.
+                120 documents per query, 5 grades): 1000 training and 300 test
+                queries, three data sets (seeds 0, 1, 2), each with its own
+                click log.
     mq2008      LETOR 4.0 MQ2008, the 5 standard folds (train on the three
                 training partitions, test on the test partition; grades 0-2).
 
@@ -50,6 +52,7 @@ Usage
 import argparse
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -87,14 +90,15 @@ def mq2008_folds(quick):
         yield f"fold{fold}", (X, y, q), parts[test], 2
 
 
-def generated_folds(quick, seed=0):
+def generated_folds(quick, repeats):
     from ltr.datasets import make_ranking
 
     n_train, n_test = (300, 150) if quick else (1000, 300)
-    X, y, q = make_ranking(n_queries=n_train + n_test, random_state=seed)[:3]
-    ids = np.unique(q)
-    train = np.isin(q, ids[:n_train])
-    yield "split", (X[train], y[train], q[train]), (X[~train], y[~train], q[~train]), 4
+    for seed in range(repeats):
+        X, y, q = make_ranking(n_queries=n_train + n_test, random_state=seed)[:3]
+        ids = np.unique(q)
+        train = np.isin(q, ids[:n_train])
+        yield f"seed{seed}", (X[train], y[train], q[train]), (X[~train], y[~train], q[~train]), 4
 
 
 def group_sizes(qid):
@@ -107,7 +111,8 @@ def group_sizes(qid):
 # ---------------------------------------------------------------------------
 def ours(objective, params, args):
     return LambdaRanker(objective=objective, objective_params=params or None, n_estimators=args.n_estimators,
-                        learning_rate=args.learning_rate, num_leaves=args.num_leaves, random_state=0)
+                        learning_rate=args.learning_rate, num_leaves=args.num_leaves, random_state=0,
+                        n_jobs=args.n_jobs)
 
 
 def fit_method(name, log, agg, train, args):
@@ -142,7 +147,7 @@ def fit_method(name, log, agg, train, args):
                          position=agg.position - 1 if name == "lgb_position" else None, free_raw_data=False)
         params = dict(objective="lambdarank", label_gain=list(range(int(counts.max()) + 1)),
                       learning_rate=args.learning_rate, num_leaves=args.num_leaves, verbose=-1, seed=0,
-                      num_threads=2, deterministic=True, force_row_wise=True)
+                      num_threads=args.n_jobs, deterministic=True, force_row_wise=True)
         booster = lgb.train(params, ds, num_boost_round=args.n_estimators)
         return booster.predict, None, time.perf_counter() - t0
     elif name == "xgb_unbiased":
@@ -152,7 +157,8 @@ def fit_method(name, log, agg, train, args):
 
         m = xgb.XGBRanker(objective="rank:ndcg", lambdarank_unbiased=True, ndcg_exp_gain=False,
                           n_estimators=args.n_estimators, learning_rate=args.learning_rate, tree_method="hist",
-                          grow_policy="lossguide", max_leaves=args.num_leaves, max_depth=0, n_jobs=2, random_state=0)
+                          grow_policy="lossguide", max_leaves=args.num_leaves, max_depth=0, n_jobs=args.n_jobs,
+                          random_state=0)
         starts = np.flatnonzero(np.r_[True, agg.qid[1:] != agg.qid[:-1]])
         # rows of a list are in display order: XGBoost's position is the index in the group
         m.fit(agg.X, agg.y, qid=agg.qid, sample_weight=agg.sample_weight[starts])
@@ -181,6 +187,11 @@ def main(argv=None):
     ap.add_argument("--learning-rate", type=float, default=None, help="default 0.1 (generated), 0.05 (MQ2008)")
     ap.add_argument("--num-leaves", type=int, default=31)
     ap.add_argument("--production-fraction", type=float, default=0.01)
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="generated data sets (seeds 0..repeats-1; default 3, quick 1)")
+    ap.add_argument("--n-jobs", type=int, default=1,
+                    help="threads per model, all libraries (default 1: the training sets are small, and on a shared "
+                         "2-core machine threads cost more in synchronisation than they gain)")
     args = ap.parse_args(argv)
     quick = args.quick
     etas = [float(e) for e in (args.eta or ("1" if quick else "1,2")).split(",")]
@@ -198,7 +209,10 @@ def main(argv=None):
         if data == "mq2008" and not MQ2008.is_dir():
             print(f"[skip] {MQ2008} not found")
             continue
-        folds = generated_folds(quick) if data == "generated" else mq2008_folds(quick)
+        if data == "generated":
+            folds = generated_folds(quick, args.repeats or (1 if quick else 3))
+        else:
+            folds = mq2008_folds(quick)
         # MQ2008 has ~470 training queries of ~19 documents: it overfits within ~100 trees at 0.1
         args.n_estimators = trees_arg or (60 if quick else (300 if data == "generated" else 150))
         args.learning_rate = lr_arg or (0.1 if data == "generated" else 0.05)
@@ -208,8 +222,9 @@ def main(argv=None):
             for eta in etas:
                 t0 = time.perf_counter()
                 log = make_click_log(X, y, q, production_fraction=args.production_fraction, n_sessions=n_sessions,
-                                     eta=eta, max_grade=max_grade, top_k=10, random_state=int(eta * 1000) + 7,
-                                     production_params=dict(n_estimators=100, learning_rate=0.1))
+                                     eta=eta, max_grade=max_grade, top_k=10,
+                                     random_state=zlib.crc32(f"{data}/{fold}/{eta}".encode()),
+                                     production_params=dict(n_estimators=100, learning_rate=0.1, n_jobs=args.n_jobs))
                 agg = log.aggregated()
                 prod = ndcg_score(yt, log.production_ranker.predict(Xt), qid=qt)
                 n_imp = int(log.impressions().sum())
