@@ -812,6 +812,24 @@ class DLA(_ClickObjective):
         The estimate after each tree (one entry per ``after_iteration`` call).
     relevance_scale_ : float or None
         The ``tau`` of the last update (None with the isotonic model).
+
+    Notes
+    -----
+    When every session of a query shows the same list (a deterministic
+    production ranker), the propensities are identified only because the
+    features do not determine the display position exactly: a flexible
+    ranker can partly learn the production ranker's ordering and absorb the
+    position effect, and the IRW step then reads back propensities closer to
+    the weights it was given. Measured on simulated clicks (benchmarks/
+    bench_unbiased.py): with ``ranker_loss='lambdarank'`` (isotonic relevance)
+    the estimates stay within about 10 % at eta = 1; the softmax ranker, which
+    fits the click distribution itself, drifts further (10-20 %). Two more
+    limits: clipping the IPW weights leaves a position effect in the ranker's
+    targets beyond the clip, which pulls the estimate towards
+    ``1 / max_propensity_weight`` (severe bias, e.g. eta = 2, where true
+    weights reach 128); and without the clip, the few heavily weighted clicks
+    at low positions are overfitted. Randomised or changing rankings (the
+    same document at several positions) identify the propensities directly.
     """
 
     name = "dla"
