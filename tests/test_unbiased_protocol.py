@@ -143,7 +143,7 @@ def test_dla_recovers_propensities_and_beats_naive():
     X, y, rows, lists, pos, rate, imp, true = shuffled_lists(n_queries=100)
     Xt, yt, *_ = shuffled_lists(n_queries=60, seed=1)
     qt = np.repeat(np.arange(60), 8)
-    common = dict(n_estimators=50, learning_rate=0.25, num_leaves=7, random_state=0)
+    common = dict(n_estimators=50, learning_rate=0.25, num_leaves=7, random_state=0, n_jobs=1)
     dla = LambdaRanker(objective="dla", **common).fit(X[rows], rate, qid=lists, sample_weight=imp, position=pos)
     est = np.asarray(dla.objective_.state()["propensity"])
     assert np.max(np.abs(est / true - 1)) < 0.1, est / true
