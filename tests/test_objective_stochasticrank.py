@@ -274,7 +274,7 @@ def test_sample_permutes_with_documents_and_noise(metric):
 
     def run(idx):
         d = np.zeros(n)
-        scratch = [np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)] + [np.empty(n) for _ in range(3)]
+        scratch = [np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)] + [np.empty(n) for _ in range(4)]
         _smoothed_metric_sample(t[idx], z[idx], gain[idx], pw, code, n + 1, 1.0, *scratch, d, 1.0)
         return d
 

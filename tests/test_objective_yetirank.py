@@ -125,11 +125,13 @@ def ref_grad_hess(s, W):
             c = W[a][b]
             if c == 0.0:
                 continue
-            rho = 1.0 / (1.0 + math.exp(s[a] - s[b]))
+            x = s[a] - s[b]  # rho = 1 / (1 + exp(x)) and 1 - rho, written not to overflow or cancel
+            rho = math.exp(-x) / (1.0 + math.exp(-x)) if x > 0 else 1.0 / (1.0 + math.exp(x))
+            one_minus_rho = 1.0 / (1.0 + math.exp(-x)) if x > 0 else math.exp(x) / (1.0 + math.exp(x))
             g[a] -= c * rho
             g[b] += c * rho
-            h[a] += c * rho * (1 - rho)
-            h[b] += c * rho * (1 - rho)
+            h[a] += c * rho * one_minus_rho
+            h[b] += c * rho * one_minus_rho
     return np.array(g), np.array(h)
 
 
@@ -170,9 +172,11 @@ def test_stable_argsort_desc_matches_numpy_stable_sort():
         for ties in (False, True):
             keys = rng.integers(0, 4, size=n).astype(np.float64) if ties else rng.normal(size=n)
             order = np.empty(n, dtype=np.int64)
-            buf = np.empty(n, dtype=np.int64)
-            stable_argsort_desc(keys, order, buf)
-            np.testing.assert_array_equal(order, np.argsort(-keys, kind="stable"))
+            sorted_keys = np.empty(n)
+            stable_argsort_desc(keys, order, sorted_keys, np.empty(n, dtype=np.int64), np.empty(n))
+            expected = np.argsort(-keys, kind="stable")
+            np.testing.assert_array_equal(order, expected)
+            np.testing.assert_array_equal(sorted_keys, keys[expected])
 
 
 def test_random_stream_is_a_function_of_seed_and_counter():
@@ -242,6 +246,24 @@ def test_pair_weights_gradients_hessians_match_reference(params):
     # pairwise: the gradient of each query sums to zero
     for q in range(len(gp) - 1):
         assert abs(g[gp[q]:gp[q + 1]].sum()) < 1e-12
+
+
+@pytest.mark.parametrize("mode", ["classic", "ndcg"])
+def test_scores_spanning_more_than_the_exp_range(mode):
+    # Scores 1000 apart: the per-query exp cache would underflow, so the
+    # kernel takes its exp-free path; the result still equals the reference.
+    y, s, gp = random_queries(9, n_queries=3)
+    s = s * 1000.0
+    obj = fitted(YetiRank(mode=mode, noise="gauss", noise_power=300.0), y, gp)
+    g, h = grad_hess(obj, s, 2)
+    assert np.isfinite(g).all() and np.isfinite(h).all()
+    for q in range(3):
+        a, b = gp[q], gp[q + 1]
+        W = ref_pair_weights(list(y[a:b]), list(s[a:b]), query_seed(obj, q, 2), mode=mode, noise="gauss",
+                             noise_power=300.0)
+        g_ref, h_ref = ref_grad_hess(list(s[a:b]), W)
+        np.testing.assert_allclose(g[a:b], g_ref, rtol=1e-10, atol=1e-300)
+        np.testing.assert_allclose(h[a:b], h_ref, rtol=1e-10, atol=1e-300)
 
 
 def test_default_metric_weights_equal_catboost_rules():

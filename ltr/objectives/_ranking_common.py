@@ -80,7 +80,7 @@ def random_logistic(seed, k):
     "Gumbel" YetiRank noise).
     """
     u = random_uniform(seed, k)
-    return np.log(u) - np.log1p(-u)
+    return np.log(u / (1.0 - u))
 
 
 @njit(**NJIT)
@@ -114,7 +114,7 @@ def fill_noise(seed, first, kind, power, out):
 # Sorting
 # ---------------------------------------------------------------------------
 @njit(**NJIT)
-def stable_argsort_desc(keys, order, buf):
+def stable_argsort_desc(keys, order, sorted_keys, buf, key_buf):
     """Indices sorting `keys` descending, ties in index order, into `order` (OUT).
 
     Parameters
@@ -122,30 +122,39 @@ def stable_argsort_desc(keys, order, buf):
     keys : ndarray of float64, shape (n,)
     order : ndarray of int64, shape (n,)
         OUT: ``keys[order]`` is non-increasing; equal keys keep index order.
+    sorted_keys : ndarray of float64, shape (n,)
+        OUT: ``keys[order]``.
     buf : ndarray of int64, shape (n,)
+    key_buf : ndarray of float64, shape (n,)
         Scratch space (overwritten).
 
     Insertion sort on runs of 16, then bottom-up merges: O(n log n) time,
-    no allocation. A merge takes the right element only when its key is
+    no allocation. Keys travel with their indices so that merges read
+    memory in order. A merge takes the right element only when its key is
     strictly greater, which keeps equal keys in input order (stable).
     """
     n = keys.shape[0]
     for i in range(n):
         order[i] = i
+        sorted_keys[i] = keys[i]
     for start in range(0, n, _SORT_RUN):
         end = min(start + _SORT_RUN, n)
         for i in range(start + 1, end):
             v = order[i]
-            kv = keys[v]
+            kv = sorted_keys[i]
             j = i - 1
-            while j >= start and keys[order[j]] < kv:
+            while j >= start and sorted_keys[j] < kv:
                 order[j + 1] = order[j]
+                sorted_keys[j + 1] = sorted_keys[j]
                 j -= 1
             order[j + 1] = v
+            sorted_keys[j + 1] = kv
     if n <= _SORT_RUN:
         return
     src = order
     dst = buf
+    src_k = sorted_keys
+    dst_k = key_buf
     in_buf = False
     width = _SORT_RUN
     while width < n:
@@ -156,29 +165,33 @@ def stable_argsort_desc(keys, order, buf):
             j = mid
             k = left
             while i < mid and j < right:
-                if keys[src[j]] > keys[src[i]]:
+                if src_k[j] > src_k[i]:
                     dst[k] = src[j]
+                    dst_k[k] = src_k[j]
                     j += 1
                 else:
                     dst[k] = src[i]
+                    dst_k[k] = src_k[i]
                     i += 1
                 k += 1
             while i < mid:
                 dst[k] = src[i]
+                dst_k[k] = src_k[i]
                 i += 1
                 k += 1
             while j < right:
                 dst[k] = src[j]
+                dst_k[k] = src_k[j]
                 j += 1
                 k += 1
-        tmp = src
-        src = dst
-        dst = tmp
+        src, dst = dst, src
+        src_k, dst_k = dst_k, src_k
         in_buf = not in_buf
         width *= 2
     if in_buf:
         for i in range(n):
             order[i] = buf[i]
+            sorted_keys[i] = key_buf[i]
 
 
 # ---------------------------------------------------------------------------

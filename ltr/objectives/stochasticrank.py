@@ -104,7 +104,8 @@ def _first_below(v, x):
 
 
 @njit(**NJIT)
-def _smoothed_metric_sample(t, z, gain, pos_weight, metric, top, sigma, order, buf, u, v, cascade, d, weight):
+def _smoothed_metric_sample(t, z, gain, pos_weight, metric, top, sigma, order, buf, u, v, key_buf, cascade, d,
+                            weight):
     """Add ``weight * d_i`` of one noise draw `z` to `d` (OUT, accumulated); see the module docstring.
 
     Parameters
@@ -120,17 +121,15 @@ def _smoothed_metric_sample(t, z, gain, pos_weight, metric, top, sigma, order, b
         is applied by the caller through `weight`).
     metric : int
         DCG, NDCG, MRR or ERR.
-    order, buf, u, v, cascade : ndarray, shape (n,)
-        Scratch space.
+    order, buf, u, v, key_buf, cascade : ndarray, shape (n,)
+        Scratch space (``v`` receives the sorted noisy scores).
     """
     n = t.shape[0]
     z_sum = 0.0
     for i in range(n):
         z_sum += z[i]
         u[i] = t[i] + sigma * z[i]
-    stable_argsort_desc(u, order, buf)
-    for r in range(n):
-        v[r] = u[order[r]]
+    stable_argsort_desc(u, order, v, buf, key_buf)
     if metric == ERR:
         cascade[0] = 1.0
         for r in range(1, n):
@@ -212,6 +211,7 @@ def _stochasticrank_query(y, gain, score, query_scale, pos_weight, seed, metric,
     buf = np.empty(n, dtype=np.int64)
     u = np.empty(n, dtype=np.float64)
     v = np.empty(n, dtype=np.float64)
+    key_buf = np.empty(n, dtype=np.float64)
     cascade = np.empty(n, dtype=np.float64)
     d = np.zeros(n, dtype=np.float64)
 
@@ -227,7 +227,8 @@ def _stochasticrank_query(y, gain, score, query_scale, pos_weight, seed, metric,
     for e in range(num_estimations):
         for i in range(n):
             z[i] = random_normal(seed, e * n + i)
-        _smoothed_metric_sample(t, z, gain, pos_weight, metric, top, sigma, order, buf, u, v, cascade, d, weight)
+        _smoothed_metric_sample(t, z, gain, pos_weight, metric, top, sigma, order, buf, u, v, key_buf, cascade, d,
+                                weight)
 
     d_mean = 0.0
     for i in range(n):

@@ -61,18 +61,29 @@ from ._ranking_common import (
 #: Newton leaves it matters through ``reg_lambda`` and ``min_child_weight``.
 CLASSIC_PAIR_WEIGHT = 0.15
 
+#: Scores of a query within this range of their maximum have ``exp(s - max)``
+#: far from underflow (exp(-600) ~ 1e-261), so ratios of them are exact.
+_EXP_RANGE = 600.0
+
 _NOISE_CODES = {"logistic": NOISE_LOGISTIC, "gumbel": NOISE_LOGISTIC, "gauss": NOISE_GAUSS, "gaussian": NOISE_GAUSS}
 
 
 # ---------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------
-@njit(**NJIT)
-def _emit_pair(ia, ib, weight, y, score, grad, hess, dense, pair_weight):
+# Inlined at the Numba level, so that the `exp_score is None` test below is
+# resolved at compile time.
+@njit(inline="always", **NJIT)
+def _emit_pair(ia, ib, weight, y, score, exp_score, grad, hess, dense, pair_weight):
     """Add one weighted pair: pairwise logistic g/h (or, if `dense`, the weight to `pair_weight`).
 
     The document with the larger label wins; pairs with equal labels are
     ignored. ``pair_weight[winner, loser]`` accumulates in dense mode.
+    `exp_score` holds ``exp(s - max(s))`` of the query, so that
+    ``rho = sigmoid(s_lose - s_win) = e_lose / (e_win + e_lose)`` costs a
+    division instead of an ``exp`` per pair; it is None when the query's
+    scores span more than `_EXP_RANGE` (the terms could underflow), and the
+    overflow-free logistic formula is used instead.
     """
     if y[ia] > y[ib]:
         win, lose = ia, ib
@@ -83,7 +94,14 @@ def _emit_pair(ia, ib, weight, y, score, grad, hess, dense, pair_weight):
     if dense:
         pair_weight[win, lose] += weight
         return
-    rho, one_minus_rho = sigmoid_pair(score[win] - score[lose])
+    if exp_score is None:
+        rho, one_minus_rho = sigmoid_pair(score[win] - score[lose])
+    else:
+        e_win = exp_score[win]
+        e_lose = exp_score[lose]
+        inv = 1.0 / (e_win + e_lose)
+        rho = e_lose * inv
+        one_minus_rho = e_win * inv
     lam = weight * rho
     h = lam * one_minus_rho
     grad[win] -= lam
@@ -93,7 +111,7 @@ def _emit_pair(ia, ib, weight, y, score, grad, hess, dense, pair_weight):
 
 
 @njit(**NJIT)
-def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, decay, top, num_neighbors,
+def _add_ranking_pairs(order, y, gain, score, exp_score, mode, query_scale, pos_weight, decay, top, num_neighbors,
                        weight_scale, grad, hess, dense, pair_weight):
     """Find the weighted pairs of one (noisy) ranking and add them (see `_emit_pair`).
 
@@ -108,6 +126,9 @@ def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, dec
         indicator (MRR, MAP), stop probability (ERR); unused by classic.
     score : ndarray of float64, shape (n,)
         Current (noise-free) raw scores.
+    exp_score : ndarray of float64, shape (n,), or None
+        ``exp(score - max(score))``; None selects the exp-free path (see
+        `_emit_pair`).
     mode : int
         CLASSIC, DCG, NDCG, MRR, ERR or MAP.
     query_scale : float
@@ -133,7 +154,7 @@ def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, dec
             ib = order[k + 1]
             dy = abs(y[ia] - y[ib])
             if dy > 0.0 and c > 0.0:
-                _emit_pair(ia, ib, c * dy, y, score, grad, hess, dense, pair_weight)
+                _emit_pair(ia, ib, c * dy, y, score, exp_score, grad, hess, dense, pair_weight)
             c *= decay
         return
 
@@ -150,7 +171,7 @@ def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, dec
                 ib = order[m]
                 w = abs((g_a - gain[ib]) * (d_k - pos_weight[m])) * scale
                 if w > 0.0:
-                    _emit_pair(ia, ib, w, y, score, grad, hess, dense, pair_weight)
+                    _emit_pair(ia, ib, w, y, score, exp_score, grad, hess, dense, pair_weight)
     elif mode == MRR:
         # f, f2: first and second relevant positions (n if none). Only a swap
         # that moves a relevant document above f, or the one at f down,
@@ -184,7 +205,7 @@ def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, dec
                     w = pos_weight[f] - pos_weight[min(m, f2)]
                 w *= scale
                 if w > 0.0:
-                    _emit_pair(ia, ib, w, y, score, grad, hess, dense, pair_weight)
+                    _emit_pair(ia, ib, w, y, score, exp_score, grad, hess, dense, pair_weight)
     elif mode == MAP:
         # AP@top = sum over relevant r < top of prec@(r+1), times query_scale.
         # Swap k < m, one of them relevant, C relevant above k, B relevant and
@@ -204,7 +225,7 @@ def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, dec
                     delta = (n_above + 1) * pos_weight[k] + rr_between - (n_above + 1 + n_between) * pos_weight[m]
                     w = abs(delta) * scale
                     if w > 0.0:
-                        _emit_pair(ia, ib, w, y, score, grad, hess, dense, pair_weight)
+                        _emit_pair(ia, ib, w, y, score, exp_score, grad, hess, dense, pair_weight)
                 if rel_b:
                     n_between += 1
                     rr_between += pos_weight[m]
@@ -227,7 +248,7 @@ def _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, dec
                 if r_a != r_b:
                     w = abs(p_above * (r_a - r_b) * (pos_weight[k] - mid - p_mid * pos_weight[m])) * scale
                     if w > 0.0:
-                        _emit_pair(ia, ib, w, y, score, grad, hess, dense, pair_weight)
+                        _emit_pair(ia, ib, w, y, score, exp_score, grad, hess, dense, pair_weight)
                 mid += p_mid * pos_weight[m] * r_b
                 p_mid *= 1.0 - r_b
             p_above *= 1.0 - r_a
@@ -244,17 +265,31 @@ def _yetirank_query(y, gain, score, query_scale, pos_weight, seed, permutations,
     """
     n = y.shape[0]
     noisy = np.empty(n, dtype=np.float64)
+    sorted_noisy = np.empty(n, dtype=np.float64)
+    key_buf = np.empty(n, dtype=np.float64)
     order = np.empty(n, dtype=np.int64)
     buf = np.empty(n, dtype=np.int64)
+    exp_score = np.empty(n, dtype=np.float64)
+    s_max = score[0]
+    s_min = score[0]
+    for i in range(1, n):
+        s_max = max(s_max, score[i])
+        s_min = min(s_min, score[i])
+    for i in range(n):
+        exp_score[i] = np.exp(score[i] - s_max)
     n_rankings = permutations if noise != NOISE_NONE else 1
     weight_scale = 1.0 / n_rankings
     for p in range(n_rankings):
         fill_noise(seed, p * n, noise, noise_power, noisy)
         for i in range(n):
             noisy[i] += score[i]
-        stable_argsort_desc(noisy, order, buf)
-        _add_ranking_pairs(order, y, gain, score, mode, query_scale, pos_weight, decay, top, num_neighbors,
-                           weight_scale, grad, hess, dense, pair_weight)
+        stable_argsort_desc(noisy, order, sorted_noisy, buf, key_buf)
+        if s_max - s_min <= _EXP_RANGE:
+            _add_ranking_pairs(order, y, gain, score, exp_score, mode, query_scale, pos_weight, decay, top,
+                               num_neighbors, weight_scale, grad, hess, dense, pair_weight)
+        else:
+            _add_ranking_pairs(order, y, gain, score, None, mode, query_scale, pos_weight, decay, top,
+                               num_neighbors, weight_scale, grad, hess, dense, pair_weight)
 
 
 @njit(**NJIT_PARALLEL)
