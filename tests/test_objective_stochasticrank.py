@@ -379,3 +379,44 @@ def test_bad_labels_are_rejected():
         StochasticRank().validate_labels(np.array([0.0, -1.0]))
     with pytest.raises(ValueError, match="overflow"):
         StochasticRank().validate_labels(np.array([0.0, 50.0]))
+
+
+# ---------------------------------------------------------------------------
+# End to end: the estimator's models do not depend on threads or on resuming
+# ---------------------------------------------------------------------------
+def estimator_data(seed=0, n_queries=25):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(4, 16, size=n_queries)
+    qid = np.repeat(np.arange(n_queries), sizes)
+    X = rng.normal(size=(len(qid), 5))
+    y = np.clip(np.round(X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.7, size=len(qid)) + 1), 0, 3)
+    return X, y, qid
+
+
+FAST = dict(n_estimators=8, learning_rate=0.3, num_leaves=7, min_child_samples=3)
+
+
+@pytest.mark.parametrize("params", [None, {"metric": "err", "num_estimations": 2}])
+def test_estimator_model_is_the_same_for_one_and_two_threads(params):
+    from ltr import LambdaRanker
+
+    X, y, qid = estimator_data()
+    kw = dict(FAST, objective="stochasticrank", objective_params=params, random_state=3)
+    p1 = LambdaRanker(n_jobs=1, **kw).fit(X, y, qid=qid).predict(X)
+    p2 = LambdaRanker(n_jobs=2, **kw).fit(X, y, qid=qid).predict(X)
+    np.testing.assert_array_equal(p1, p2)
+    p3 = LambdaRanker(n_jobs=2, **dict(kw, random_state=4)).fit(X, y, qid=qid).predict(X)
+    assert not np.array_equal(p1, p3)
+
+
+def test_estimator_resumed_training_equals_one_fit(tmp_path):
+    from ltr import LambdaRanker
+
+    X, y, qid = estimator_data(1)
+    kw = dict(FAST, objective="stochasticrank", objective_params={"sigma": 0.5, "mu": 0.1}, random_state=9)
+    full = LambdaRanker(**dict(kw, n_estimators=10)).fit(X, y, qid=qid)
+    first = LambdaRanker(**dict(kw, n_estimators=4)).fit(X, y, qid=qid)
+    first.save_model(tmp_path / "m.json")
+    second = LambdaRanker(**dict(kw, n_estimators=6)).fit(X, y, qid=qid, init_model=tmp_path / "m.json")
+    assert second.booster_.n_trees == 10
+    np.testing.assert_array_equal(full.predict(X), second.predict(X))

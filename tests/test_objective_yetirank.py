@@ -463,3 +463,50 @@ def test_noise_codes():
     assert YetiRank(noise="gauss")._noise_code == NOISE_GAUSS
     assert YetiRank(noise="logistic")._noise_code == NOISE_LOGISTIC
     assert YetiRank(noise=None).noise is None
+
+
+# ---------------------------------------------------------------------------
+# End to end: the estimator's models do not depend on threads or on resuming
+# ---------------------------------------------------------------------------
+def estimator_data(seed=0, n_queries=25):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(4, 16, size=n_queries)
+    qid = np.repeat(np.arange(n_queries), sizes)
+    X = rng.normal(size=(len(qid), 5))
+    y = np.clip(np.round(X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.7, size=len(qid)) + 1), 0, 3)
+    return X, y, qid
+
+
+FAST = dict(n_estimators=8, learning_rate=0.3, num_leaves=7, min_child_samples=3)
+
+
+@pytest.mark.parametrize("objective, params", [("yetirank", None), ("yetirank", {"mode": "mrr", "num_neighbors": 3}),
+                                               ("yetiloss", {"permutations": 4})])
+def test_estimator_model_is_the_same_for_one_and_two_threads(objective, params):
+    from ltr import LambdaRanker
+
+    X, y, qid = estimator_data()
+    kw = dict(FAST, objective=objective, objective_params=params, random_state=3)
+    p1 = LambdaRanker(n_jobs=1, **kw).fit(X, y, qid=qid).predict(X)
+    p2 = LambdaRanker(n_jobs=2, **kw).fit(X, y, qid=qid).predict(X)
+    np.testing.assert_array_equal(p1, p2)
+    p3 = LambdaRanker(n_jobs=2, **dict(kw, random_state=4)).fit(X, y, qid=qid).predict(X)
+    assert not np.array_equal(p1, p3)
+
+
+def test_estimator_resumed_training_equals_one_fit(tmp_path):
+    from ltr import LambdaRanker
+
+    X, y, qid = estimator_data(1)
+    kw = dict(FAST, objective=YetiRank(permutations=5, mode="ndcg", num_neighbors=2), random_state=9)
+    full = LambdaRanker(**dict(kw, n_estimators=10)).fit(X, y, qid=qid)
+    first = LambdaRanker(**dict(kw, n_estimators=4)).fit(X, y, qid=qid)
+    first.save_model(tmp_path / "m.json")
+    second = LambdaRanker(**dict(kw, n_estimators=6)).fit(X, y, qid=qid, init_model=tmp_path / "m.json")
+    assert second.booster_.n_trees == 10
+    np.testing.assert_array_equal(full.predict(X), second.predict(X))
+    # the saved model remembers the objective and its parameters
+    from ltr.booster import Booster
+
+    loaded = Booster.load_model(tmp_path / "m.json")
+    assert loaded.objective.get_params() == kw["objective"].get_params()
