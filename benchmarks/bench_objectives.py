@@ -264,7 +264,8 @@ def main(argv=None):
         for data_name, splits in (("MQ2008", mq), ("LightGBM example", [("test", lgb_train, lgb_test)])):
             log(f"{data_name}: NDCG@10")
             scores, seconds = evaluate(NDCG_METHODS, splits, seeds, n_estimators, args.learning_rate, ndcg_at, log)
-            table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m] / len(v)) for m, v in scores.items()}
+            table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m] / len(v))
+                                for m, v in scores.items()}
         results["ndcg@10"] = table
 
         binary = [(name, (tr[0], (tr[1] > 0).astype(np.float64), tr[2]), (te[0], (te[1] > 0).astype(np.float64), te[2]))
@@ -298,7 +299,8 @@ def main(argv=None):
         ratio = per_tree["yetirank"] / per_tree["lambdamart"]
         results["time_per_tree"] = dict(per_tree, ratio=ratio, rows=timing_rows, features=int(data[0].shape[1]))
         print(f"\nWall time per tree, {timing_rows:,} generated rows x {data[0].shape[1]} features, "
-              f"{len(np.unique(data[2])):,} queries, all cores (median over trees 2..{timing_trees}, best of {repeats})")
+              f"{len(np.unique(data[2])):,} queries, all cores "
+              f"(median over trees 2..{timing_trees}, best of {repeats})")
         print("| objective | s / tree |")
         print("|---|---|")
         for obj, sec in per_tree.items():
