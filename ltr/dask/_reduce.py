@@ -1,0 +1,221 @@
+"""Sending command batches to the workers and reducing their answers over a tree.
+
+The driver never talks to the partitions one by one. It sends one *batch*
+of commands (e.g. "apply these two splits, then build the histogram of leaf
+5") to the root of a binary tree of workers (rank r has children 2r+1 and
+2r+2). Each worker forwards the batch to its children, runs it on its own
+partitions, adds its children's answers to its own and returns the sum to
+its parent. The driver thus receives one histogram per batch whatever the
+number of workers, every link carries one histogram, and the depth is
+log2(workers). The reduction tree is fixed, so sums are added in the same
+order every run (deterministic models).
+
+Two backends run that protocol:
+
+- `InProcessBackend`: the `WorkerPartitions` objects live in this process
+  (unit tests, debugging); same tree, same order of additions.
+- `ActorBackend`: one Dask actor per worker. The driver calls the root actor;
+  actors call their children with the worker's RPC (`actor_execute`)
+  directly, so a lost child surfaces as an error naming it instead of a
+  hang.
+"""
+import asyncio
+import pickle
+
+import numpy as np
+
+from ._partition import WorkerPartitions, combine
+
+
+class WorkerLostError(RuntimeError):
+    """A worker holding training partitions died or became unreachable during training.
+
+    The model being trained is discarded: no partial or silently wrong model
+    is returned.
+    """
+
+    def __init__(self, address, partitions, detail=""):
+        self.address = address
+        self.partitions = list(partitions)
+        self.detail = detail
+        super().__init__(address, self.partitions, detail)
+
+    def __str__(self):
+        msg = (f"Dask worker {self.address} holding training partitions {self.partitions} was lost during "
+               f"training; the model was not built")
+        return msg + (f" ({self.detail})" if self.detail else "")
+
+
+def reduction_tree(n):
+    """Nested ``(rank, [children])`` of a binary heap over ranks 0..n-1."""
+    def node(r):
+        return (r, [node(c) for c in (2 * r + 1, 2 * r + 2) if c < n])
+    return node(0)
+
+
+def payload_nbytes(obj):
+    """Bytes of the arrays in `obj` plus 8 per scalar: what a message carries, without framing."""
+    if obj is None:
+        return 0
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, (list, tuple)):
+        return sum(payload_nbytes(o) for o in obj)
+    if isinstance(obj, dict):
+        return sum(payload_nbytes(k) + payload_nbytes(v) for k, v in obj.items())
+    if isinstance(obj, (int, float, bool, np.number)):
+        return 8
+    if isinstance(obj, str):
+        return len(obj)
+    if hasattr(obj, "__dict__"):
+        return payload_nbytes(vars(obj))
+    return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class TrafficCounter:
+    """Bytes carried by the reduction tree, per direction (payload estimate).
+
+    ``down``: commands, sent over every link of the tree (driver->root plus
+    workers->children). ``up``: results, one per link (children->parents and
+    root->driver). ``driver_in``/``driver_out``: the driver's share.
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.down = self.up = self.driver_in = self.driver_out = 0
+        self.batches = 0
+
+    def add(self, n_workers, commands, results):
+        c = payload_nbytes(commands)
+        r = payload_nbytes(results)
+        self.batches += 1
+        self.down += c * n_workers
+        self.up += r * n_workers
+        self.driver_out += c
+        self.driver_in += r
+
+    def snapshot(self):
+        return dict(down=self.down, up=self.up, driver_in=self.driver_in, driver_out=self.driver_out,
+                    batches=self.batches)
+
+
+class InProcessBackend:
+    """The workers' objects in this process, reduced over the same tree."""
+
+    def __init__(self, workers):
+        self.workers = list(workers)
+        self.tree = reduction_tree(len(self.workers))
+        self.step = 0
+        self.traffic = TrafficCounter()
+
+    @property
+    def n_workers(self):
+        return len(self.workers)
+
+    def _run(self, node, step, commands):
+        rank, children = node
+        out = self.workers[rank].run(step, commands)
+        for child in children:
+            res = self._run(child, step, commands)
+            out = [combine(a, b) for a, b in zip(out, res)]
+        return out
+
+    def execute(self, commands):
+        self.step += 1
+        results = self._run(self.tree, self.step, commands)
+        self.traffic.add(self.n_workers, commands, results)
+        return results
+
+    def close(self):
+        self.workers = []
+
+
+# -- Dask actors ------------------------------------------------------------------------------------------------
+def _child_spec(node, addresses, keys, partitions):
+    rank, children = node
+    return (addresses[rank], keys[rank], partitions[rank], [_child_spec(c, addresses, keys, partitions)
+                                                           for c in children])
+
+
+async def _call_child(worker, spec, step, commands):
+    from distributed.protocol import to_serialize
+
+    address, key, parts, grandchildren = spec
+    try:
+        resp = await worker.rpc(address).actor_execute(
+            function="tree_run", actor=key,
+            args=[to_serialize(step), to_serialize(commands), to_serialize(grandchildren)], kwargs={})
+    except OSError as exc:  # includes CommClosedError: the child's worker is gone
+        return ("lost", WorkerLostError(address, parts, f"{type(exc).__name__}: {exc}"))
+    if resp["status"] == "OK":
+        return ("ok", resp["result"])
+    return ("error", resp["exception"])
+
+
+class TreeRunner:
+    """Mixin of the actor class: run a batch here and in the subtree below."""
+
+    def tree_run(self, step, commands, children):
+        from distributed import get_worker
+
+        pending = []
+        if children:
+            worker = get_worker()
+            loop = worker.loop.asyncio_loop
+            pending = [asyncio.run_coroutine_threadsafe(_call_child(worker, spec, step, commands), loop)
+                       for spec in children]
+        local_error = None
+        try:
+            out = self.run(step, commands)
+        except Exception as exc:  # still collect the children so no call is left dangling
+            local_error, out = exc, None
+        for fut in pending:
+            status, value = fut.result()
+            if status != "ok":
+                if local_error is None:
+                    local_error = value
+                continue
+            if out is not None:
+                out = [combine(a, b) for a, b in zip(out, value)]
+        if local_error is not None:
+            raise local_error
+        return out
+
+
+class WorkerActor(TreeRunner, WorkerPartitions):
+    """The Dask actor: a worker's partitions plus the tree-reduction plumbing."""
+
+
+class ActorBackend:
+    """One `WorkerActor` per worker; the driver calls the root of the reduction tree."""
+
+    def __init__(self, client, actors, addresses, partitions):
+        self.client = client
+        self.actors = list(actors)
+        self.addresses = list(addresses)
+        self.partitions = [list(p) for p in partitions]
+        keys = [a.key for a in self.actors]
+        tree = reduction_tree(len(self.actors))
+        self.children = [_child_spec(c, self.addresses, keys, self.partitions) for c in tree[1]]
+        self.step = 0
+        self.traffic = TrafficCounter()
+
+    @property
+    def n_workers(self):
+        return len(self.actors)
+
+    def execute(self, commands):
+        self.step += 1
+        try:
+            results = self.actors[0].tree_run(self.step, commands, self.children).result()
+        except WorkerLostError:
+            raise
+        except OSError as exc:  # "Unable to contact Actor's worker": the root itself is gone
+            raise WorkerLostError(self.addresses[0], self.partitions[0], f"{type(exc).__name__}: {exc}") from None
+        self.traffic.add(self.n_workers, commands, results)
+        return results
+
+    def close(self):
+        self.actors = []
