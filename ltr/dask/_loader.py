@@ -75,6 +75,8 @@ def _to_dask_1d(a, name, row_chunks):
             a = a.ravel()
         if a.ndim != 1:
             raise ValueError(f"{name} must be 1-dimensional, got shape {a.shape}")
+        if a.shape[0] != sum(row_chunks):
+            raise ValueError(f"{name} has {a.shape[0]} rows but X has {sum(row_chunks)}")
         a = da.from_array(a, chunks=(row_chunks,))
     n = sum(row_chunks)
     if a.shape[0] != n:
