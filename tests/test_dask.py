@@ -42,6 +42,7 @@ from ltr.objectives import Objective  # noqa: E402
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 LEAF_TOL = 1e-9
+# One kernel thread everywhere: models do not depend on it, and the CI machine is shared.
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def fit_in_process(est, X, y, sizes, n_parts, n_workers, position=None, weight=N
 
     payloads = [(p, cut(X, p), cut(y, p), cut(weight, p), cut(position, p), plan.sizes(p), ptr[qs[p]], qs[p])
                 for p in range(n_parts)]
-    workers = [WorkerPartitions(r, [payloads[p] for p in range(n_parts) if p % n_workers == r])
+    workers = [WorkerPartitions(r, [payloads[p] for p in range(n_parts) if p % n_workers == r], est.n_jobs)
                for r in range(n_workers)]
     est._validate_params()
     objective = est._make_objective()
@@ -375,8 +376,8 @@ def test_assign_partitions_keeps_data_in_place_and_balances():
     dict(subsample=0.6, subsample_freq=2, colsample_bytree=0.7, reg_alpha=0.01, reg_lambda=0.5, max_depth=4),
 ])
 def test_in_process_lambdamart_equals_single_process(params):
-    X, y, qid, sizes, _ = make_data()
-    params = dict(n_estimators=12, num_leaves=15, min_child_samples=5, random_state=3, **params)
+    X, y, qid, sizes, _ = make_data(n_queries=150)
+    params = dict(n_jobs=1, n_estimators=8, num_leaves=15, min_child_samples=5, random_state=3, **params)
     single = LambdaRanker(**params).fit(X, y, qid=qid)
     dist = fit_in_process(DaskLambdaRanker(**params), X, y, sizes, n_parts=5, n_workers=3)
     assert_same_model(single, dist, X)
@@ -384,8 +385,8 @@ def test_in_process_lambdamart_equals_single_process(params):
 
 def test_in_process_with_missing_values_same_functions():
     """With NaNs a split may be encoded either way on an exact tie: compare what the trees do."""
-    X, y, qid, sizes, _ = make_data(missing=0.05)
-    params = dict(n_estimators=12, num_leaves=15, min_child_samples=5, random_state=3, subsample=0.6,
+    X, y, qid, sizes, _ = make_data(n_queries=150, missing=0.05)
+    params = dict(n_jobs=1, n_estimators=8, num_leaves=15, min_child_samples=5, random_state=3, subsample=0.6,
                   subsample_freq=2, colsample_bytree=0.7, reg_alpha=0.01, reg_lambda=0.5, max_depth=4)
     single = LambdaRanker(**params).fit(X, y, qid=qid)
     dist = fit_in_process(DaskLambdaRanker(**params), X, y, sizes, n_parts=5, n_workers=3)
@@ -394,7 +395,7 @@ def test_in_process_with_missing_values_same_functions():
 
 def test_in_process_stochastic_objective_uses_global_query_index():
     X, y, qid, sizes, _ = make_data(n_queries=120)
-    params = dict(n_estimators=8, num_leaves=7, random_state=11)
+    params = dict(n_jobs=1, n_estimators=8, num_leaves=7, random_state=11)
     single = LambdaRanker(NoisyQueryRegression(), **params).fit(X, y, qid=qid)
     dist = fit_in_process(DaskLambdaRanker(NoisyQueryRegression(), **params), X, y, sizes, n_parts=4, n_workers=2)
     assert_same_model(single, dist, X)
@@ -403,7 +404,7 @@ def test_in_process_stochastic_objective_uses_global_query_index():
 def test_in_process_reductions_of_a_dla_shaped_objective():
     """Start score, setup statistics and the per-tree update are reduced over partitions."""
     X, y, qid, sizes, position = make_data(n_queries=150)
-    params = dict(n_estimators=8, num_leaves=7, random_state=0)
+    params = dict(n_jobs=1, n_estimators=8, num_leaves=7, random_state=0)
     single = LambdaRanker(PositionReweighted(), **params).fit(X, y, qid=qid, position=position)
     dist = fit_in_process(DaskLambdaRanker(PositionReweighted(), **params), X, y, sizes, n_parts=4, n_workers=2,
                           position=position)
@@ -414,7 +415,7 @@ def test_in_process_reductions_of_a_dla_shaped_objective():
 def test_objective_with_global_setup_but_no_protocol_is_refused():
     X, y, qid, sizes, _ = make_data(n_queries=40)
     with pytest.raises(ValueError, match="partition_statistics"):
-        fit_in_process(DaskLambdaRanker(GlobalMeanNoProtocol(), n_estimators=2), X, y, sizes, n_parts=3,
+        fit_in_process(DaskLambdaRanker(GlobalMeanNoProtocol(), n_estimators=2, n_jobs=1), X, y, sizes, n_parts=3,
                        n_workers=2)
 
 
@@ -448,12 +449,12 @@ def client():
 
 @pytest.fixture(scope="module")
 def data():
-    return make_data(n_queries=400, n_features=12, seed=7)
+    return make_data(n_queries=300, n_features=12, seed=7)
 
 
 def test_cluster_lambdamart_same_bins_and_trees(client, data, tmp_path):
     X, y, qid, sizes, _ = data
-    params = dict(n_estimators=15, num_leaves=15, min_child_samples=5, random_state=42)
+    params = dict(n_jobs=1, n_estimators=8, num_leaves=15, min_child_samples=5, random_state=42)
     single = LambdaRanker(**params).fit(X, y, qid=qid)
     # chunks cut through queries: the loader moves the boundaries
     dist = DaskLambdaRanker(client=client, **params).fit(da.from_array(X, chunks=(1100, 12)),
@@ -476,7 +477,7 @@ def test_cluster_lambdamart_same_bins_and_trees(client, data, tmp_path):
 
 def test_cluster_stochastic_objective_same_trees(client, data):
     X, y, qid, sizes, _ = data
-    params = dict(n_estimators=8, num_leaves=7, random_state=5, subsample=0.7, subsample_freq=1)
+    params = dict(n_jobs=1, n_estimators=6, num_leaves=7, random_state=5, subsample=0.7, subsample_freq=1)
     single = LambdaRanker(NoisyQueryRegression(), **params).fit(X, y, qid=qid)
     dist = DaskLambdaRanker(NoisyQueryRegression(), client=client, **params).fit(
         da.from_array(X, chunks=(900, 12)), da.from_array(y, chunks=900), qid=da.from_array(qid, chunks=900))
@@ -491,7 +492,7 @@ def test_cluster_yetirank_same_trees(client, data):
     if not getattr(get_objective("yetirank"), "supports_query_offset", False):
         pytest.skip("YetiRank does not seed queries by global index yet (query_offset_)")
     X, y, qid, sizes, _ = data
-    params = dict(n_estimators=6, num_leaves=7, random_state=5)
+    params = dict(n_jobs=1, n_estimators=6, num_leaves=7, random_state=5)
     single = LambdaRanker("yetirank", **params).fit(X, y, qid=qid)
     dist = DaskLambdaRanker("yetirank", client=client, **params).fit(
         da.from_array(X, chunks=(900, 12)), da.from_array(y, chunks=900), qid=da.from_array(qid, chunks=900))
@@ -507,7 +508,7 @@ def test_cluster_shuffled_dataframe_weights_and_lazy_predict(client, data):
     w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
     cols = [f"f{i}" for i in range(X.shape[1])]
     frame = pd.DataFrame(X[perm], columns=cols)
-    params = dict(n_estimators=6, num_leaves=7, random_state=1)
+    params = dict(n_jobs=1, n_estimators=4, num_leaves=7, random_state=1)
     single = LambdaRanker(**params).fit(frame, y[perm], qid=qid[perm], sample_weight=w[perm])
     ddf = dd.from_pandas(frame, npartitions=3)
     dist = DaskLambdaRanker(client=client, **params).fit(
@@ -525,7 +526,7 @@ def test_cluster_shuffled_dataframe_weights_and_lazy_predict(client, data):
 
 def test_cluster_dla_shaped_objective(client, data):
     X, y, qid, sizes, position = data
-    params = dict(n_estimators=5, num_leaves=7, random_state=0)
+    params = dict(n_jobs=1, n_estimators=5, num_leaves=7, random_state=0)
     single = LambdaRanker(PositionReweighted(), **params).fit(X, y, qid=qid, position=position)
     dist = DaskLambdaRanker(PositionReweighted(), client=client, **params).fit(
         da.from_array(X, chunks=(1000, 12)), da.from_array(y, chunks=1000), qid=da.from_array(qid, chunks=1000),
@@ -538,13 +539,13 @@ def test_cluster_bad_input_names_the_problem(client, data):
     bad = X.copy()
     bad[5, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
-        DaskLambdaRanker(client=client, n_estimators=2).fit(da.from_array(bad, chunks=(1000, 12)), y, qid=qid)
+        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(bad, chunks=(1000, 12)), y, qid=qid)
     with pytest.raises(ValueError, match="y has"):
-        DaskLambdaRanker(client=client, n_estimators=2).fit(da.from_array(X, chunks=(1000, 12)), y[:-1], qid=qid)
+        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(X, chunks=(1000, 12)), y[:-1], qid=qid)
     qbad = qid.astype(np.float64)
     qbad[3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        DaskLambdaRanker(client=client, n_estimators=2).fit(da.from_array(X, chunks=(1000, 12)), y, qid=qbad)
+        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(X, chunks=(1000, 12)), y, qid=qbad)
 
 
 class _KillWorker(Callback):
@@ -563,6 +564,6 @@ def test_cluster_worker_killed_mid_training_raises(client, data):
     pids = client.run(os.getpid)
     child = sorted(pids)[1]  # rank 1: not the root of the reduction tree
     with pytest.raises(WorkerLostError, match="was lost during training") as info:
-        DaskLambdaRanker(client=client, n_estimators=20, num_leaves=7, random_state=0).fit(
+        DaskLambdaRanker(client=client, n_estimators=20, num_leaves=7, random_state=0, n_jobs=1).fit(
             da.from_array(X, chunks=(1000, 12)), y, qid=qid, callbacks=[_KillWorker(pids[child], 2)])
     assert info.value.address == child and info.value.partitions

@@ -3,24 +3,24 @@
 A partition is a block of whole queries in global grouped order: its rows
 are the global rows ``row_offset .. row_offset + n_rows`` and its queries the
 global queries ``query_offset .. query_offset + n_queries``. It keeps its raw
-features only until the bins are known, then its binned matrix, labels, its
-own objective instance set up on its own queries, raw scores, gradients and
-a `LocalRowSet`. Every method here is what single-process training does on
-the same rows, so per-row quantities (gradients, raw scores, leaf of a row)
-are bit-identical to single-process training; only the order in which
-histogram sums are added differs.
+features until the bins are known, its labels, and its own objective
+instance set up on its own queries.
 
-`WorkerPartitions` holds the partitions that live on one worker and runs the
-command batches sent by the driver (see `_reduce.py`). It is the object that
-becomes a Dask actor, and it runs just as well in the driver's process (the
-in-process backend used by the unit tests).
+`WorkerPartitions` holds the partitions that live on one worker as one block
+of binned rows with raw scores, gradients and a `LocalRowSet`, and runs the
+command batches sent by the driver (see `_reduce.py`). Every command does
+what single-process training does on the same rows, so per-row quantities
+(gradients, raw scores, the leaf of a row) are bit-identical to
+single-process training; only the order in which histogram sums are added
+differs. It is the object that becomes a Dask actor, and it runs just as
+well in the driver's process (the in-process backend of the unit tests).
 """
 import copy
 
 import numpy as np
 
 from .._boosting import _STREAM_ROWS, sample_queries
-from .._dtypes import G_H_DTYPE, IDX_DTYPE, PTR_DTYPE
+from .._dtypes import G_H_DTYPE, IDX_DTYPE, PTR_DTYPE, X_BINNED_DTYPE
 from .._random import iteration_rng
 from .._rowset import LocalRowSet
 from .._threads import numba_threads
@@ -93,17 +93,6 @@ class Partition:
         hi = np.searchsorted(global_rows, self.row_offset + self.n_rows, side="left")
         return self.X[global_rows[lo:hi] - self.row_offset]
 
-    def set_bins(self, bin_mapper):
-        """Bin the raw features (then dropped) and allocate the per-row buffers."""
-        self.bin_mapper = bin_mapper
-        self.X_binned = bin_mapper.transform(self.X)
-        self.X = None
-        self.missing_bin = bin_mapper.missing_bin_
-        self.rowset = LocalRowSet(self.X_binned, self.missing_bin)
-        self.grad = np.zeros(self.n_rows, dtype=G_H_DTYPE)
-        self.hess = np.zeros(self.n_rows, dtype=G_H_DTYPE)
-        self.hist = np.zeros((bin_mapper.n_features_, bin_mapper.n_bins, 3), dtype=np.float64)
-
     # -- objective ----------------------------------------------------------------
     def setup_objective(self, objective, seed):
         """Set up a private copy of `objective` on this partition's queries.
@@ -124,58 +113,15 @@ class Partition:
             "statistics": stats() if stats is not None else None,
         }}
 
-    def set_global_statistics(self, stats):
-        self.objective.set_global_statistics(stats)
-
-    def objective_summary(self):
-        """Init score and learned state: every partition must agree on them."""
-        return {self.index: (float(self.objective.init_score()), self.objective.state())}
-
-    def init_scores(self, init_score, trees):
-        """Raw scores before the first new tree: init score plus the trees of an init model."""
-        self.raw = np.full(self.n_rows, float(init_score), dtype=np.float64)
-        if trees:
-            Ensemble(trees).predict_binned(self.X_binned, self.missing_bin, float(init_score), out=self.raw)
-
-    def set_objective_state(self, state):
-        self.objective.set_state(state)
-
-    # -- one boosting iteration ---------------------------------------------------
-    def start_iteration(self, iteration, chosen_queries):
-        """Gradients at the current raw scores; the tree's rows (all, or the bag's queries)."""
-        self.objective.gradient_hessian(self.raw, self.grad, self.hess, iteration)
-        if chosen_queries is None:
-            rows = np.arange(self.n_rows, dtype=IDX_DTYPE)
-        else:
-            lo = np.searchsorted(chosen_queries, self.query_offset, side="left")
-            hi = np.searchsorted(chosen_queries, self.query_offset + self.n_queries, side="left")
-            local = chosen_queries[lo:hi] - self.query_offset
-            starts, ends = self.group_ptr[local], self.group_ptr[local + 1]
-            lengths = ends - starts
-            offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-            rows = (np.arange(int(lengths.sum()), dtype=np.int64) + offsets).astype(IDX_DTYPE)
-        self.bagged = chosen_queries is not None
-        self.rowset.start_tree(rows, self.grad, self.hess)
-
-    def histogram(self, leaf, feature_mask):
-        self.rowset.histogram(leaf, feature_mask, self.hist)
-        return self.hist
-
-    def split(self, leaf, right_leaf, feature, bin_idx, missing_left):
-        return self.rowset.split(leaf, right_leaf, feature, bin_idx, missing_left)
-
-    def finish_tree(self, tree, iteration):
-        """raw += tree(x) for every row (rows outside the bag are predicted, as in `_boosting.train`)."""
-        if self.bagged:
-            Ensemble([tree]).predict_binned(self.X_binned, self.missing_bin, 0.0, 0, 1, out=self.raw, add=True)
-        else:
-            self.rowset.add_leaf_values(tree.leaf_value, self.raw)
-
-    def iteration_statistics(self, iteration):
-        return self.objective.iteration_statistics(self.raw, iteration)
-
-    def apply_iteration_statistics(self, stats, iteration):
-        self.objective.apply_iteration_statistics(stats, iteration)
+    def bag_rows(self, chosen_queries):
+        """Local rows (increasing) of the chosen global queries that are in this partition."""
+        lo = np.searchsorted(chosen_queries, self.query_offset, side="left")
+        hi = np.searchsorted(chosen_queries, self.query_offset + self.n_queries, side="left")
+        local = chosen_queries[lo:hi] - self.query_offset
+        starts, ends = self.group_ptr[local], self.group_ptr[local + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
 
 
 def combine(a, b):
@@ -203,28 +149,34 @@ def _chosen_queries(bag):
 
 
 class WorkerPartitions:
-    """The partitions held by one worker, driven by command batches.
+    """The partitions held by one worker, as one block of rows, driven by command batches.
 
-    A command is ``(name, args)``. `run` executes a batch on every partition
-    in order and reduces each command's results over the partitions with
-    `combine` (histograms are summed into one array per worker).
+    The worker's partitions are concatenated (in partition order) into one
+    binned matrix with one raw-score, gradient and hessian array and one
+    `LocalRowSet`, so a histogram or a split is one kernel call per worker
+    whatever the number of partitions. Each partition keeps its own objective
+    on its slice of the block (objectives work per query and a query never
+    spans two partitions).
 
-    Every batch carries a step number; a worker refuses a batch whose step
-    is not the next one, so a state recreated after a worker loss (or a batch
-    replayed twice) raises instead of training a wrong model.
+    A command is ``(name, args)``; `run` executes a batch and returns one
+    result per command. Every batch carries a step number; a worker refuses a
+    batch whose step is not the next one, so a state recreated after a worker
+    loss (or a batch replayed twice) raises instead of training a wrong model.
     """
 
     def __init__(self, rank, payloads, n_jobs=None):
         self.rank = int(rank)
-        self.partitions = [Partition(*p) for p in payloads]
+        self.partitions = sorted((Partition(*p) for p in payloads), key=lambda p: p.index)
+        sizes = [p.n_rows for p in self.partitions]
+        self.bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self.n_rows = int(self.bounds[-1])
         self.step = 0
         self.n_jobs = n_jobs
         self._bag_key = None
-        self._bag = None
+        self._bag_rows = None
 
     def describe(self):
-        return {"rank": self.rank, "partitions": [p.index for p in self.partitions],
-                "rows": int(sum(p.n_rows for p in self.partitions))}
+        return {"rank": self.rank, "partitions": [p.index for p in self.partitions], "rows": self.n_rows}
 
     def _threads(self):
         n_jobs = self.n_jobs
@@ -238,44 +190,97 @@ class WorkerPartitions:
         return numba_threads(n_jobs)
 
     def run(self, step, commands):
-        """Execute a batch; returns one reduced result per command."""
+        """Execute a batch; returns one result per command."""
         if step != self.step + 1:
             raise PartitionStateError(
                 f"worker rank {self.rank} expected training step {self.step + 1} but got {step}: its state "
                 "was lost (worker restarted) or a step was replayed"
             )
         self.step = step
-        results = []
         with self._threads():
-            for name, args in commands:
-                results.append(self._run_one(name, args))
-        return results
+            return [getattr(self, "cmd_" + name)(*args) for name, args in commands]
 
-    def _run_one(self, name, args):
-        if name == "histogram":
-            total = None
-            for p in self.partitions:
-                h = p.histogram(*args)
-                if total is None:
-                    total = h.copy()
-                else:
-                    total += h
-            return total
-        if name == "start_iteration":
-            iteration, bag = args
-            key = None if bag is None else (bag[0], bag[1])
-            if key != self._bag_key:
-                self._bag_key, self._bag = key, _chosen_queries(bag)
-            for p in self.partitions:
-                p.start_iteration(iteration, self._bag)
-            return None
-        out = None
+    def _slices(self):
+        for p, a, b in zip(self.partitions, self.bounds[:-1], self.bounds[1:]):
+            yield p, slice(int(a), int(b))
+
+    # -- set-up commands --------------------------------------------------------------
+    def cmd_sample_rows(self, global_rows):
+        return {p.index: p.sample_rows(global_rows) for p in self.partitions}
+
+    def cmd_set_bins(self, bin_mapper):
+        """Bin every partition into one block (raw features dropped) and allocate the buffers."""
+        self.X_binned = np.empty((self.n_rows, bin_mapper.n_features_), dtype=X_BINNED_DTYPE)
+        for p, sl in self._slices():
+            self.X_binned[sl] = bin_mapper.transform(p.X)
+            p.X = None
+        self.missing_bin = bin_mapper.missing_bin_
+        self.rowset = LocalRowSet(self.X_binned, self.missing_bin)
+        self.grad = np.zeros(self.n_rows, dtype=G_H_DTYPE)
+        self.hess = np.zeros(self.n_rows, dtype=G_H_DTYPE)
+        self.hist = np.zeros((bin_mapper.n_features_, bin_mapper.n_bins, 3), dtype=np.float64)
+
+    def cmd_setup_objective(self, objective, seed):
+        out = {}
         for p in self.partitions:
-            r = getattr(p, name)(*args)
-            if name == "sample_rows":
-                r = {p.index: r}
-            out = combine(out, r)
+            out.update(p.setup_objective(objective, seed))
         return out
+
+    def cmd_set_global_statistics(self, stats):
+        for p in self.partitions:
+            p.objective.set_global_statistics(stats)
+
+    def cmd_objective_summary(self):
+        """Init score and learned state of every partition's objective: they must agree."""
+        return {p.index: (float(p.objective.init_score()), p.objective.state()) for p in self.partitions}
+
+    def cmd_init_scores(self, init_score, trees):
+        """Raw scores before the first new tree: init score plus the trees of an init model."""
+        self.raw = np.full(self.n_rows, float(init_score), dtype=np.float64)
+        if trees:
+            Ensemble(trees).predict_binned(self.X_binned, self.missing_bin, float(init_score), out=self.raw)
+
+    # -- boosting commands --------------------------------------------------------------
+    def cmd_start_iteration(self, iteration, bag):
+        """Gradients at the current raw scores; the tree's rows (all, or the bag's queries)."""
+        for p, sl in self._slices():
+            p.objective.gradient_hessian(self.raw[sl], self.grad[sl], self.hess[sl], iteration)
+        if bag is None:
+            rows = np.arange(self.n_rows, dtype=IDX_DTYPE)
+        else:
+            key = (bag[0], bag[1])
+            if key != self._bag_key:
+                chosen = _chosen_queries(bag)
+                self._bag_rows = np.concatenate(
+                    [p.bag_rows(chosen) + a for p, a in zip(self.partitions, self.bounds[:-1])]).astype(IDX_DTYPE)
+                self._bag_key = key
+            rows = self._bag_rows.copy()
+        self.bagged = bag is not None
+        self.rowset.start_tree(rows, self.grad, self.hess)
+
+    def cmd_histogram(self, leaf, feature_mask):
+        self.rowset.histogram(leaf, feature_mask, self.hist)
+        return self.hist
+
+    def cmd_split(self, leaf, right_leaf, feature, bin_idx, missing_left):
+        return self.rowset.split(leaf, right_leaf, feature, bin_idx, missing_left)
+
+    def cmd_finish_tree(self, tree, iteration):
+        """raw += tree(x) for every row (rows outside the bag are predicted, as in `_boosting.train`)."""
+        if self.bagged:
+            Ensemble([tree]).predict_binned(self.X_binned, self.missing_bin, 0.0, 0, 1, out=self.raw, add=True)
+        else:
+            self.rowset.add_leaf_values(tree.leaf_value, self.raw)
+
+    def cmd_iteration_statistics(self, iteration):
+        out = None
+        for p, sl in self._slices():
+            out = combine(out, p.objective.iteration_statistics(self.raw[sl], iteration))
+        return out
+
+    def cmd_apply_iteration_statistics(self, stats, iteration):
+        for p in self.partitions:
+            p.objective.apply_iteration_statistics(stats, iteration)
 
 
 def check_objective_supported(objective):

@@ -72,33 +72,48 @@ def payload_nbytes(obj):
     return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+def serialized_nbytes(obj):
+    """Bytes of `obj` as Dask serialises it for a message (frames, without the TCP framing)."""
+    from distributed.protocol import serialize_bytelist
+
+    return sum(memoryview(f).nbytes for f in serialize_bytelist(obj))
+
+
 class TrafficCounter:
-    """Bytes carried by the reduction tree, per direction (payload estimate).
+    """Bytes carried by the reduction tree, per direction.
 
     ``down``: commands, sent over every link of the tree (driver->root plus
     workers->children). ``up``: results, one per link (children->parents and
-    root->driver). ``driver_in``/``driver_out``: the driver's share.
+    root->driver). ``driver_in``/``driver_out``: the driver's share. Sizes
+    are payload estimates (`payload_nbytes`); with ``serialized=True`` the
+    same counts are also kept for the messages as Dask serialises them
+    (keys suffixed ``_serialized``; costs a serialisation per batch).
     """
 
-    def __init__(self):
+    def __init__(self, serialized=False):
+        self.serialized = serialized
         self.reset()
 
     def reset(self):
-        self.down = self.up = self.driver_in = self.driver_out = 0
-        self.batches = 0
+        self.counts = dict.fromkeys(("down", "up", "driver_in", "driver_out", "batches"), 0)
+        if self.serialized:
+            self.counts.update(dict.fromkeys(("down_serialized", "up_serialized", "driver_in_serialized",
+                                              "driver_out_serialized"), 0))
 
     def add(self, n_workers, commands, results):
-        c = payload_nbytes(commands)
-        r = payload_nbytes(results)
-        self.batches += 1
-        self.down += c * n_workers
-        self.up += r * n_workers
-        self.driver_out += c
-        self.driver_in += r
+        k = self.counts
+        sizes = [("", payload_nbytes(commands), payload_nbytes(results))]
+        if self.serialized:
+            sizes.append(("_serialized", serialized_nbytes(commands), serialized_nbytes(results)))
+        k["batches"] += 1
+        for suffix, c, r in sizes:
+            k["down" + suffix] += c * n_workers
+            k["up" + suffix] += r * n_workers
+            k["driver_out" + suffix] += c
+            k["driver_in" + suffix] += r
 
     def snapshot(self):
-        return dict(down=self.down, up=self.up, driver_in=self.driver_in, driver_out=self.driver_out,
-                    batches=self.batches)
+        return dict(self.counts)
 
 
 class InProcessBackend:
@@ -139,12 +154,13 @@ def _child_spec(node, addresses, keys, partitions):
                                                            for c in children])
 
 
-async def _call_child(worker, spec, step, commands):
+async def _call_child(caller, spec, step, commands):
+    """Run `tree_run` on the actor of `spec` through `caller`'s RPC pool (a Worker or a Client)."""
     from distributed.protocol import to_serialize
 
     address, key, parts, grandchildren = spec
     try:
-        resp = await worker.rpc(address).actor_execute(
+        resp = await caller.rpc(address).actor_execute(
             function="tree_run", actor=key,
             args=[to_serialize(step), to_serialize(commands), to_serialize(grandchildren)], kwargs={})
     except OSError as exc:  # includes CommClosedError: the child's worker is gone
@@ -199,8 +215,12 @@ class ActorBackend:
         keys = [a.key for a in self.actors]
         tree = reduction_tree(len(self.actors))
         self.children = [_child_spec(c, self.addresses, keys, self.partitions) for c in tree[1]]
+        self._root_spec = (self.addresses[0], keys[0], self.partitions[0], self.children)
         self.step = 0
-        self.traffic = TrafficCounter()
+        self.traffic = TrafficCounter(serialized=self.measure_serialized)
+
+    #: Also count the Dask-serialised size of every message (benchmarks).
+    measure_serialized = False
 
     @property
     def n_workers(self):
@@ -208,14 +228,12 @@ class ActorBackend:
 
     def execute(self, commands):
         self.step += 1
-        try:
-            results = self.actors[0].tree_run(self.step, commands, self.children).result()
-        except WorkerLostError:
-            raise
-        except OSError as exc:  # "Unable to contact Actor's worker": the root itself is gone
-            raise WorkerLostError(self.addresses[0], self.partitions[0], f"{type(exc).__name__}: {exc}") from None
-        self.traffic.add(self.n_workers, commands, results)
-        return results
+        # Straight to the root worker's RPC (not through the scheduler, as an Actor proxy may go).
+        status, value = self.client.sync(_call_child, self.client, self._root_spec, self.step, commands)
+        if status != "ok":
+            raise value
+        self.traffic.add(self.n_workers, commands, value)
+        return value
 
     def close(self):
         self.actors = []
