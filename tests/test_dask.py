@@ -28,7 +28,8 @@ import dask.array as da  # noqa: E402
 from ltr import LambdaRanker  # noqa: E402
 from ltr._random import mix_seed, resolve_seed  # noqa: E402
 from ltr.callbacks import Callback  # noqa: E402
-from ltr.dask import DaskLambdaRanker, WorkerLostError, bin_sample_rows  # noqa: E402
+from ltr._canonical import hash_sample, row_hashes  # noqa: E402
+from ltr.dask import DaskLambdaRanker, WorkerLostError  # noqa: E402
 from ltr.dask._loader import (PartitionPlan, as_dask_inputs, assign_partitions, partition_payloads,  # noqa: E402
                               plan_partitions)
 from ltr.dask._partition import (Partition, PartitionStateError, WorkerPartitions,  # noqa: E402
@@ -170,17 +171,7 @@ class GlobalMeanNoProtocol(Objective):
 # ----------------------------------------------------------------------------------------------------------------
 def fit_in_process(est, X, y, sizes, n_parts, n_workers, position=None, weight=None):
     """DaskLambdaRanker's training on an in-process backend (queries cut evenly into partitions)."""
-    qs = np.linspace(0, len(sizes), n_parts + 1).astype(np.int64)
-    plan = PartitionPlan(query_start=qs, group_sizes=np.asarray(sizes), query_ids=np.arange(len(sizes)))
-    ptr = plan.group_ptr
-
-    def cut(a, p):
-        return None if a is None else a[ptr[qs[p]]:ptr[qs[p + 1]]]
-
-    payloads = [(p, cut(X, p), cut(y, p), cut(weight, p), cut(position, p), plan.sizes(p), ptr[qs[p]], qs[p])
-                for p in range(n_parts)]
-    workers = [WorkerPartitions(r, [payloads[p] for p in range(n_parts) if p % n_workers == r], est.n_jobs)
-               for r in range(n_workers)]
+    plan, workers = _in_process_workers(X, y, sizes, n_parts, n_workers, weight=weight, position=position)
     est._validate_params()
     objective = est._make_objective()
     iteration_stats = check_objective_supported(objective)
@@ -266,23 +257,56 @@ def test_reduce_partition_statistics():
         reduce_partition_statistics([{"s": ("median", 1.0)}])
 
 
-@pytest.mark.parametrize("n_samples", [1000, 250_000])
-def test_bin_sample_rows_are_the_rows_binmapper_uses(n_samples):
-    """Thresholds fitted on the drawn rows only equal BinMapper.fit on all rows."""
-    rng = np.random.default_rng(1)
-    X = np.round(rng.normal(size=(n_samples, 2)), 3)
-    X[:, 1] = rng.integers(0, 1000, n_samples)
-    full = BinMapper(max_bin=63, seed=12345).fit(X)
-    rows = bin_sample_rows(n_samples, 12345)
-    sub = BinMapper(max_bin=63, subsample=None).fit(X[rows])
-    for s, t in zip(full.thresholds_, sub.thresholds_):
-        np.testing.assert_array_equal(s, t)
+def _in_process_workers(X, y, sizes, n_parts, n_workers, weight=None, position=None):
+    qs = np.linspace(0, len(sizes), n_parts + 1).astype(np.int64)
+    plan = PartitionPlan(query_start=qs, group_sizes=np.asarray(sizes), query_ids=np.arange(len(sizes)))
+    ptr = plan.group_ptr
+
+    def cut(a, p):
+        return None if a is None else a[ptr[qs[p]]:ptr[qs[p + 1]]]
+
+    payloads = [(p, cut(X, p), cut(y, p), cut(weight, p), cut(position, p), plan.sizes(p), ptr[qs[p]], qs[p])
+                for p in range(n_parts)]
+    return plan, [WorkerPartitions(r, [payloads[p] for p in range(n_parts) if p % n_workers == r], 1)
+                  for r in range(n_workers)]
 
 
-def test_partition_samples_its_own_global_rows():
+def _sorted_rows(a):
+    a = np.nan_to_num(a, nan=-999.0)
+    return a[np.lexsort(a.T[::-1])]
+
+
+@pytest.mark.parametrize("size", [300, 5000])
+def test_bin_sample_is_the_rows_single_process_bins_on(size):
+    """Distributed selection of the smallest sample keys = `hash_sample` on the whole data (duplicates too)."""
+    X, y, qid, sizes, _ = make_data(n_queries=100, n_features=4, missing=0.05)
+    X[10:20] = X[0]  # identical rows share a key
+    y[10:20] = y[0]
+    plan, workers = _in_process_workers(X, y, sizes, n_parts=5, n_workers=2)
+    seed = 987654321987
+    sample = DaskLambdaRanker._bin_sample(InProcessBackend(workers), plan, X.shape[0], seed, size=size)
+    rows = hash_sample(row_hashes(X, y), size, seed)
+    expected = X if rows is None else X[rows]
+    assert sample.shape == expected.shape
+    np.testing.assert_array_equal(_sorted_rows(sample), _sorted_rows(expected))
+
+
+def test_partition_puts_rows_in_canonical_order():
+    """Inside a query, rows sorted by content hash (as single-process training), whatever the input order."""
+    X, y, qid, sizes, position = make_data(n_queries=6, n_features=3)
+    perm = np.concatenate([np.random.default_rng(q).permutation(np.arange(a, b)) for q, (a, b) in
+                           enumerate(zip(np.cumsum(sizes) - sizes, np.cumsum(sizes)))])
+    a = Partition(0, X, y, None, position, sizes, 0, 0)
+    b = Partition(0, X[perm], y[perm], None, position[perm], sizes, 0, 0)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.position, b.position)
+    h = row_hashes(a.X, a.y, a.position)
+    ptr = np.concatenate(([0], np.cumsum(sizes)))
+    assert all(np.all(np.diff(h[s:e].astype(np.float64)) >= 0) for s, e in zip(ptr[:-1], ptr[1:]))
+
+
+def test_partition_validates_its_rows():
     X = np.arange(20, dtype=np.float64).reshape(10, 2)
-    p = Partition(1, X[4:9], np.zeros(5), None, None, [2, 3], row_offset=4, query_offset=2)
-    np.testing.assert_array_equal(p.sample_rows(np.array([0, 3, 4, 6, 8, 9])), X[[4, 6, 8]])
     with pytest.raises(ValueError, match="query sizes sum to 4"):
         Partition(0, X[:5], np.zeros(5), None, None, [2, 2], 0, 0)
     with pytest.raises(ValueError, match="infinity"):

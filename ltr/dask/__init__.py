@@ -13,7 +13,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("ltr.dask needs dask and distributed: pip install 'dask[distributed]'") from exc
 
-from ._estimator import DaskLambdaRanker, bin_sample_rows
+from ._estimator import DaskLambdaRanker
 from ._reduce import WorkerLostError
 
-__all__ = ["DaskLambdaRanker", "WorkerLostError", "bin_sample_rows"]
+__all__ = ["DaskLambdaRanker", "WorkerLostError"]

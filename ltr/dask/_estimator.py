@@ -17,14 +17,6 @@ from ._partition import check_objective_supported, reduce_partition_statistics
 from ._reduce import ActorBackend, WorkerActor, WorkerLostError
 
 
-def bin_sample_rows(n_samples, seed):
-    """Global rows (grouped order) the bin thresholds are computed on: those `BinMapper.fit` draws."""
-    if n_samples <= DEFAULT_SUBSAMPLE:
-        return np.arange(n_samples, dtype=np.int64)
-    rng = np.random.default_rng(seed & 0xFFFFFFFF)
-    return np.sort(rng.choice(n_samples, DEFAULT_SUBSAMPLE, replace=False)).astype(np.int64)
-
-
 def _predict_block(block, booster, num_iteration):
     return booster.predict(np.asarray(block), num_iteration=num_iteration)
 
@@ -248,11 +240,9 @@ class DaskLambdaRanker(LambdaRanker):
         if init_booster is not None:
             bin_mapper = init_booster.bin_mapper
         else:
-            rows = bin_sample_rows(n_samples, seed)
-            pieces = backend.execute([("sample_rows", (rows,))])[0]
-            sample = np.concatenate([pieces[p] for p in range(plan.n_partitions)])
+            sample = self._bin_sample(backend, plan, n_samples, seed)
             bin_mapper = BinMapper(max_bin=self.max_bin, subsample=None, seed=seed & 0xFFFFFFFF).fit(sample)
-            del sample, pieces
+            del sample
         backend.execute([("set_bins", (bin_mapper,))])
 
         setup = backend.execute([("setup_objective", (objective, seed))])[0]
@@ -288,6 +278,26 @@ class DaskLambdaRanker(LambdaRanker):
         booster = Booster(bin_mapper, objective, init_score, n_features, feature_names=names, trees=trees)
         booster.params = self._params_for_file()
         return booster
+
+    @staticmethod
+    def _bin_sample(backend, plan, n_samples, seed, size=DEFAULT_SUBSAMPLE):
+        """The raw rows single-process training bins on: the `size` smallest sample keys (all rows if fewer).
+
+        Two batches: every worker sends its `size` smallest keys, the driver
+        finds the global threshold, every worker sends its rows below it and
+        at it (rows sharing a key have the same content: any of them will do).
+        """
+        threshold, n_equal = None, 0
+        if n_samples > size:
+            keys = np.concatenate(list(backend.execute([("sample_keys", (size, seed))])[0].values()))
+            threshold = np.partition(keys, size - 1)[size - 1]
+            n_equal = size - int(np.count_nonzero(keys < threshold))
+        pieces = backend.execute([("sample_rows", (threshold, seed))])[0]
+        below = [pieces[p][0] for p in range(plan.n_partitions)]
+        if threshold is None:
+            return np.concatenate(below)
+        at = np.concatenate([pieces[p][1] for p in range(plan.n_partitions)])[:n_equal]
+        return np.concatenate(below + [at])
 
     def _local_eval_sets(self, eval_set, eval_qid, eval_group):
         """Eval sets as in-memory arrays (dask collections are computed: they are evaluated on the driver)."""

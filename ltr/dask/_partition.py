@@ -21,7 +21,8 @@ import numpy as np
 
 from .._boosting import _STREAM_ROWS, sample_queries
 from .._dtypes import G_H_DTYPE, IDX_DTYPE, PTR_DTYPE, X_BINNED_DTYPE
-from .._random import iteration_rng
+from .._canonical import canonical_order, row_hashes
+from .._random import iteration_rng, splitmix64
 from .._rowset import LocalRowSet
 from .._threads import numba_threads
 from ..objectives import Objective
@@ -85,13 +86,23 @@ class Partition:
         self.query_offset = int(query_offset)
         self.n_rows = n
         self.n_queries = sizes.shape[0]
+        # Canonical order inside each query (as `_canonical.canonical_layout`): by content hash, then
+        # by input order. The hash also chooses the binning sample.
+        hashes = row_hashes(self.X, self.y, self.weight, self.position)
+        order = canonical_order(np.repeat(np.arange(self.n_queries, dtype=np.int64), sizes), hashes)
+        self.X, self.y, self.hashes = self.X[order], self.y[order], hashes[order]
+        if self.weight is not None:
+            self.weight = self.weight[order]
+        if self.position is not None:
+            self.position = self.position[order]
 
     # -- binning ------------------------------------------------------------------
-    def sample_rows(self, global_rows):
-        """Raw rows whose global indices are in `global_rows` (sorted), in that order."""
-        lo = np.searchsorted(global_rows, self.row_offset, side="left")
-        hi = np.searchsorted(global_rows, self.row_offset + self.n_rows, side="left")
-        return self.X[global_rows[lo:hi] - self.row_offset]
+    def sample_rows(self, threshold, seed):
+        """Raw rows whose sample key is below `threshold`, and those equal to it (None: every row)."""
+        if threshold is None:
+            return self.X, self.X[:0]
+        keys = sample_keys(self.hashes, seed)
+        return self.X[keys < threshold], self.X[keys == threshold]
 
     # -- objective ----------------------------------------------------------------
     def setup_objective(self, objective, seed):
@@ -122,6 +133,12 @@ class Partition:
         lengths = ends - starts
         offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
         return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+def sample_keys(hashes, seed):
+    """The keys `_canonical.hash_sample` ranks rows by: the binning sample is the `size` smallest."""
+    mixed = hashes ^ np.uint64(splitmix64(np.uint64(seed)))
+    return mixed * np.uint64(0x9E3779B97F4A7C15)  # wraps mod 2**64, as in hash_sample
 
 
 def combine(a, b):
@@ -205,8 +222,15 @@ class WorkerPartitions:
             yield p, slice(int(a), int(b))
 
     # -- set-up commands --------------------------------------------------------------
-    def cmd_sample_rows(self, global_rows):
-        return {p.index: p.sample_rows(global_rows) for p in self.partitions}
+    def cmd_sample_keys(self, size, seed):
+        """The `size` smallest binning-sample keys of this worker's rows (all if fewer)."""
+        keys = np.concatenate([sample_keys(p.hashes, seed) for p in self.partitions])
+        if keys.shape[0] > size:
+            keys = np.partition(keys, size - 1)[:size]
+        return {self.rank: keys}
+
+    def cmd_sample_rows(self, threshold, seed):
+        return {p.index: p.sample_rows(threshold, seed) for p in self.partitions}
 
     def cmd_set_bins(self, bin_mapper):
         """Bin every partition into one block (raw features dropped) and allocate the buffers."""
