@@ -417,6 +417,30 @@ def test_in_process_with_missing_values_same_functions():
     assert_same_model(single, dist, X, structure=False)
 
 
+def test_in_process_eval_set_early_stopping_and_column_sampling_traffic():
+    """Driver-side evaluation and early stopping as LambdaRanker; with colsample only used features travel."""
+    X, y, qid, sizes, _ = make_data(n_queries=150)
+    Xv, yv, qv, _, _ = make_data(n_queries=40, seed=9)
+    params = dict(n_jobs=1, n_estimators=30, num_leaves=7, random_state=2, colsample_bytree=0.5,
+                  early_stopping_rounds=3, learning_rate=0.5)
+    single = LambdaRanker(**params).fit(X, y, qid=qid, eval_set=[(Xv, yv)], eval_qid=[qv])
+    est = DaskLambdaRanker(**params)
+    est._validate_params()
+    plan, workers = _in_process_workers(X, y, sizes, n_parts=3, n_workers=2)
+    objective = est._make_objective()
+    est.n_features_in_ = X.shape[1]
+    dist = est._fit_backend(InProcessBackend(workers), plan, X.shape[0], X.shape[1], 2, objective, None, False, [],
+                            [(Xv, yv)], [qv], None)
+    assert single.best_iteration_ == dist.best_iteration_ and single.n_iter_ == dist.n_iter_ < 30
+    np.testing.assert_allclose(dist.evals_result_["valid_0"]["ndcg@10"], single.evals_result_["valid_0"]["ndcg@10"],
+                               rtol=0, atol=1e-12)
+    assert_same_model(single, dist, X)
+    hist_bytes = 5 * 256 * 3 * 8  # half of the 10 features
+    up = np.mean([t["up"] for t in dist.training_traffic_[1:]])
+    batches = np.mean([t["batches"] for t in dist.training_traffic_[1:]])
+    assert 0.95 * batches * 2 * hist_bytes <= up <= 1.05 * batches * 2 * hist_bytes
+
+
 def test_in_process_stochastic_objective_uses_global_query_index():
     X, y, qid, sizes, _ = make_data(n_queries=120)
     params = dict(n_jobs=1, n_estimators=8, num_leaves=7, random_state=11)

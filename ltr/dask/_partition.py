@@ -283,8 +283,11 @@ class WorkerPartitions:
         self.rowset.start_tree(rows, self.grad, self.hess)
 
     def cmd_histogram(self, leaf, feature_mask):
+        """The leaf's histogram over this worker's rows, for the features of the mask only (compact)."""
         self.rowset.histogram(leaf, feature_mask, self.hist)
-        return self.hist
+        if feature_mask.all():
+            return self.hist
+        return self.hist[np.flatnonzero(feature_mask)]
 
     def cmd_split(self, leaf, right_leaf, feature, bin_idx, missing_left):
         return self.rowset.split(leaf, right_leaf, feature, bin_idx, missing_left)

@@ -23,6 +23,7 @@ from .._boosting import _STREAM_FEATURES, sample_features
 from .._random import iteration_rng
 from ..callbacks import CallbackEnv
 from ..grower import TreeGrower
+from ..predictor import Ensemble
 
 
 class DistributedRowSet:
@@ -58,8 +59,13 @@ class DistributedRowSet:
         self.last_split = None
 
     def histogram(self, leaf, feature_mask, out):
+        """Fill `out` for the features of `feature_mask` (the workers send only those)."""
         self.queue("histogram", leaf, feature_mask)
-        out[:] = self.flush()[-1]
+        hist = self.flush()[-1]
+        if hist.shape[0] == out.shape[0]:
+            out[:] = hist
+        else:
+            out[np.flatnonzero(feature_mask)] = hist
         counts = out[:, :, 2].copy()
         self.counts[leaf] = counts
         if self.last_split is not None:
@@ -143,10 +149,10 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
                 after = backend.traffic.snapshot()
                 history.append({k: after[k] - before[k] for k in after})
 
-            ens = booster._ensemble()
+            ens = Ensemble([tree])  # one-tree ensemble: incremental score updates, as `_boosting.train`
             evaluation = {}
             for es, er in zip(eval_sets, eval_raw):
-                ens.predict_binned(es.X_binned, missing_bin, 0.0, it, it + 1, out=er, add=True)
+                ens.predict_binned(es.X_binned, missing_bin, 0.0, 0, 1, out=er, add=True)
                 evaluation[es.name] = {}
                 for name, fn, _ in metrics:
                     v = float(fn(es.y, er, es.group_ptr))
