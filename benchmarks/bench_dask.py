@@ -123,12 +123,14 @@ def main():
     with dask.config.set(scheduler="synchronous"):
         X, y, q = dask.compute(X_d, y_d, q_d)
     LambdaRanker(n_estimators=2, num_leaves=4, min_child_samples=1).fit(X[:3000], y[:3000], qid=q[:3000])  # JIT
-    clock = IterationClock()
-    t0 = time.perf_counter()
-    single = LambdaRanker(n_jobs=2, **params).fit(X, y, qid=q, callbacks=[clock.callback])
-    single_total = time.perf_counter() - t0
-    single_iter = clock.per_iteration()
-    single_setup = single_total - (clock.times[-1] - clock.times[0])
+    single_rows = []
+    for threads in (2, 1):
+        clock = IterationClock()
+        t0 = time.perf_counter()
+        single = LambdaRanker(n_jobs=threads, **params).fit(X, y, qid=q, callbacks=[clock.callback])
+        total = time.perf_counter() - t0
+        single_rows.append((f"1 process x {threads} thread" + ("s" if threads > 1 else ""),
+                            total - (clock.times[-1] - clock.times[0]), clock.per_iteration()))
     n_queries = np.unique(q).size
     check_rows = np.random.default_rng(0).choice(n_rows, min(n_rows, 50_000), replace=False)
     X_check = X[check_rows]
@@ -148,16 +150,18 @@ def main():
         moved0 = transfer_total()
         clock = IterationClock()
         t0 = time.perf_counter()
-        dist = DaskLambdaRanker(client=client, **params).fit(X_d, y_d, qid=q_d, callbacks=[clock.callback])
+        dist = DaskLambdaRanker(client=client, n_jobs=1, **params).fit(X_d, y_d, qid=q_d,
+                                                                       callbacks=[clock.callback])
         dist_total = time.perf_counter() - t0
         moved = transfer_total() - moved0
         dist_iter = clock.per_iteration()
         dist_setup = dist_total - (clock.times[-1] - clock.times[0])
         traffic = dist.training_traffic_[1:] or dist.training_traffic_
+        busy_per_iter = max(dist.worker_busy_seconds_) / dist.n_iter_
         # the same messages as Dask serialises them, on a short second fit
         ActorBackend.measure_serialized = True
         try:
-            short = DaskLambdaRanker(client=client, **dict(params, n_estimators=3)).fit(X_d, y_d, qid=q_d)
+            short = DaskLambdaRanker(client=client, n_jobs=1, **dict(params, n_estimators=3)).fit(X_d, y_d, qid=q_d)
         finally:
             ActorBackend.measure_serialized = False
         wire = {k: float(np.mean([t[k + "_serialized"] for t in short.training_traffic_[1:]]))
@@ -174,9 +178,16 @@ def main():
     print()
     print(f"| {'configuration':<34} | {'setup s':>8} | {'s / iteration':>13} | {'batches / it':>12} |")
     print(f"|{'-' * 36}|{'-' * 10}|{'-' * 15}|{'-' * 14}|")
-    print(f"| {'1 process x 2 threads':<34} | {single_setup:>8.2f} | {single_iter:>13.3f} | {'-':>12} |")
+    for label, setup, per_it in single_rows:
+        print(f"| {label:<34} | {setup:>8.2f} | {per_it:>13.3f} | {'-':>12} |")
     print(f"| {f'Dask: {n_workers} workers x 1 thread, {n_parts} parts':<34} | {dist_setup:>8.2f} | "
           f"{dist_iter:>13.3f} | {mean['batches']:>12.1f} |")
+    wait = mean["seconds"]
+    print()
+    print(f"Dask iteration breakdown: {dist_iter:.3f} s = driver {dist_iter - wait:.3f} s (split finding, "
+          f"subtraction) + waiting for batches {wait:.3f} s, of which the busiest worker computes "
+          f"{busy_per_iter:.3f} s; the rest, {(wait - busy_per_iter) / mean['batches'] * 1e3:.1f} ms per batch, is "
+          "messaging and scheduling latency")
     print()
     print(f"bytes per iteration (histogram = {n_features} x 256 x 3 x 8 B = {fmt_bytes(hist_bytes)}):")
     print(f"| {'what':<44} | {'payload model':>14} | {'Dask-serialised':>15} |")

@@ -66,6 +66,21 @@ class DaskLambdaRanker(LambdaRanker):
 
     A worker lost during training raises `WorkerLostError` naming the worker
     and its partitions; no model is returned.
+
+    Attributes
+    ----------
+    booster_, objective_, n_features_in_, feature_names_in_, n_iter_, best_iteration_, best_score_, evals_result_
+        As ``LambdaRanker``.
+    n_partitions_ : int
+        Query-aligned partitions the data was cut into.
+    n_workers_ : int
+        Workers that held partitions.
+    training_traffic_ : list of dict
+        Per iteration: batches exchanged, bytes over the reduction tree
+        (``up``: results, ``down``: commands, ``driver_in``/``driver_out``)
+        and ``seconds`` the driver waited for the workers.
+    worker_busy_seconds_ : list of float
+        Per worker, seconds spent computing during the boosting loop.
     """
 
     def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
@@ -101,6 +116,7 @@ class DaskLambdaRanker(LambdaRanker):
         state = dict(self.__dict__)
         state["client"] = None
         state.pop("training_traffic_", None)
+        state.pop("worker_busy_seconds_", None)
         return state
 
     def _get_client(self):
@@ -183,10 +199,12 @@ class DaskLambdaRanker(LambdaRanker):
                                      learning_rate=self.learning_rate)
             sampling = _boosting.SamplingParams(self.subsample, self.subsample_freq, self.colsample_bytree)
             n_before = booster.n_trees
+            busy0 = backend.execute([("busy_seconds", ())])[0]
             history = []
             evals_result, _ = _training.train(backend, booster, tree_params, self.n_estimators, seed, sampling,
                                               plan.group_sizes.shape[0], iteration_stats, eval_sets, metrics,
                                               callbacks, history=history)
+            busy = backend.execute([("busy_seconds", ())])[0]
 
         self.booster_ = booster
         self.objective_ = booster.objective
@@ -195,6 +213,7 @@ class DaskLambdaRanker(LambdaRanker):
         self.n_partitions_ = plan.n_partitions
         self.n_workers_ = backend.n_workers
         self.training_traffic_ = history
+        self.worker_busy_seconds_ = [busy[r] - busy0[r] for r in range(backend.n_workers)]
         if early is not None and early.best_iteration is not None:
             self.best_iteration_ = early.best_iteration + 1
             self.best_score_ = early.best_score

@@ -16,6 +16,7 @@ differs. It is the object that becomes a Dask actor, and it runs just as
 well in the driver's process (the in-process backend of the unit tests).
 """
 import copy
+import time
 
 import numpy as np
 
@@ -188,6 +189,7 @@ class WorkerPartitions:
         self.bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         self.n_rows = int(self.bounds[-1])
         self.step = 0
+        self.busy_seconds = 0.0
         self.n_jobs = n_jobs
         self._bag_key = None
         self._bag_rows = None
@@ -214,8 +216,16 @@ class WorkerPartitions:
                 "was lost (worker restarted) or a step was replayed"
             )
         self.step = step
-        with self._threads():
-            return [getattr(self, "cmd_" + name)(*args) for name, args in commands]
+        t0 = time.perf_counter()
+        try:
+            with self._threads():
+                return [getattr(self, "cmd_" + name)(*args) for name, args in commands]
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
+
+    def cmd_busy_seconds(self):
+        """Seconds this worker spent executing batches (profiling)."""
+        return {self.rank: self.busy_seconds}
 
     def _slices(self):
         for p, a, b in zip(self.partitions, self.bounds[:-1], self.bounds[1:]):

@@ -21,6 +21,7 @@ Two backends run that protocol:
 """
 import asyncio
 import pickle
+import time
 
 import numpy as np
 
@@ -84,7 +85,8 @@ class TrafficCounter:
 
     ``down``: commands, sent over every link of the tree (driver->root plus
     workers->children). ``up``: results, one per link (children->parents and
-    root->driver). ``driver_in``/``driver_out``: the driver's share. Sizes
+    root->driver). ``driver_in``/``driver_out``: the driver's share;
+    ``seconds``: wall time the driver waited for batches. Sizes
     are payload estimates (`payload_nbytes`); with ``serialized=True`` the
     same counts are also kept for the messages as Dask serialises them
     (keys suffixed ``_serialized``; costs a serialisation per batch).
@@ -95,13 +97,14 @@ class TrafficCounter:
         self.reset()
 
     def reset(self):
-        self.counts = dict.fromkeys(("down", "up", "driver_in", "driver_out", "batches"), 0)
+        self.counts = dict.fromkeys(("down", "up", "driver_in", "driver_out", "batches", "seconds"), 0)
         if self.serialized:
             self.counts.update(dict.fromkeys(("down_serialized", "up_serialized", "driver_in_serialized",
                                               "driver_out_serialized"), 0))
 
-    def add(self, n_workers, commands, results):
+    def add(self, n_workers, commands, results, seconds=0.0):
         k = self.counts
+        k["seconds"] += seconds
         sizes = [("", payload_nbytes(commands), payload_nbytes(results))]
         if self.serialized:
             sizes.append(("_serialized", serialized_nbytes(commands), serialized_nbytes(results)))
@@ -139,8 +142,9 @@ class InProcessBackend:
 
     def execute(self, commands):
         self.step += 1
+        t0 = time.perf_counter()
         results = self._run(self.tree, self.step, commands)
-        self.traffic.add(self.n_workers, commands, results)
+        self.traffic.add(self.n_workers, commands, results, time.perf_counter() - t0)
         return results
 
     def close(self):
@@ -228,11 +232,12 @@ class ActorBackend:
 
     def execute(self, commands):
         self.step += 1
+        t0 = time.perf_counter()
         # Straight to the root worker's RPC (not through the scheduler, as an Actor proxy may go).
         status, value = self.client.sync(_call_child, self.client, self._root_spec, self.step, commands)
         if status != "ok":
             raise value
-        self.traffic.add(self.n_workers, commands, value)
+        self.traffic.add(self.n_workers, commands, value, time.perf_counter() - t0)
         return value
 
     def close(self):
