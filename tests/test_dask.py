@@ -442,6 +442,24 @@ def test_in_process_eval_set_early_stopping_and_column_sampling_traffic():
     assert 0.95 * batches * 2 * hist_bytes <= up <= 1.05 * batches * 2 * hist_bytes
 
 
+def test_in_process_continued_training_equals_single_process():
+    """init_model: bins and trees of the first model kept, new trees equal single-process continuation."""
+    X, y, qid, sizes, _ = make_data(n_queries=120)
+    params = dict(n_jobs=1, n_estimators=3, num_leaves=7, random_state=4)
+    first = LambdaRanker(**params).fit(X, y, qid=qid)
+    single = LambdaRanker(**params).fit(X, y, qid=qid, init_model=first)
+    est = DaskLambdaRanker(**params)
+    est._validate_params()
+    plan, workers = _in_process_workers(X, y, sizes, n_parts=3, n_workers=2)
+    objective = est._make_objective()
+    objective.set_state(first.booster_.objective.state())
+    est.n_features_in_ = X.shape[1]
+    dist = est._fit_backend(InProcessBackend(workers), plan, X.shape[0], X.shape[1], 4, objective, first.booster_,
+                            False, [], None, None, None)
+    assert dist.booster_.n_trees == 6 and dist.n_iter_ == 3
+    assert_same_model(single, dist, X)
+
+
 def test_in_process_stochastic_objective_uses_global_query_index():
     X, y, qid, sizes, _ = make_data(n_queries=120)
     params = dict(n_jobs=1, n_estimators=8, num_leaves=7, random_state=11)
@@ -567,6 +585,9 @@ def test_cluster_shuffled_dataframe_weights_and_lazy_predict(client, data):
     assert_same_model(single, dist, frame)
     lazy = dist.predict(ddf)
     assert isinstance(lazy, dd.Series)
+    y_series = dd.from_pandas(pd.Series(y[perm]), npartitions=3)
+    assert dist.score(ddf, y_series, qid=qid[perm]) == pytest.approx(single.score(frame, y[perm], qid=qid[perm]),
+                                                                      abs=1e-12)
     np.testing.assert_array_equal(lazy.compute().to_numpy(), dist.predict(frame))
     lazy_arr = dist.predict(da.from_array(X, chunks=(700, 12)))
     assert isinstance(lazy_arr, da.Array)
