@@ -17,7 +17,9 @@ query_id=True)``, whose results this reader reproduces bit for bit)::
   ``zero_based="auto"`` (the default, as in scikit-learn) treats the file as
   one-based -- feature ``j`` becomes column ``j - 1`` -- unless an index 0
   occurs. LETOR, MSLR, Yahoo and Istella files are one-based.
-* Absent features are 0 (sparse semantics); explicit ``nan`` values stay NaN.
+* Absent features are 0 (sparse semantics); explicit ``nan`` values stay NaN
+  and a written ``-0`` stays -0.0 (scikit-learn's CSR keeps it too; its
+  ``toarray()`` turns it into +0.0).
 
 The reader makes two passes over the bytes, both parallel over chunks that
 end at line boundaries: the first counts rows, items and the index range
