@@ -297,6 +297,7 @@ def make_ranking(n_queries=None, n_samples=None, *, docs_per_query=120, n_featur
 
 
 def _mean_size(docs_per_query):
+    """Mean query size implied by ``docs_per_query``."""
     if isinstance(docs_per_query, (tuple, list)):
         return (float(docs_per_query[0]) + float(docs_per_query[1])) / 2
     return float(docs_per_query)

@@ -29,6 +29,7 @@ _FLOAT_MAX_CHARS = 24
 
 @njit(**NJIT)
 def _n_digits(m):
+    """Number of decimal digits of uint64 ``m`` (at least 1)."""
     n = 1
     while n < 20 and m >= _POW10_U64[n]:
         n += 1
@@ -101,6 +102,7 @@ def _write_decimal(out, p, m, k):
 
 @njit(**NJIT)
 def _pow10(k):
+    """``10.0**k`` (exact for 0 <= k <= 22)."""
     if 0 <= k <= 22:
         return _POW10_F64[k]
     return 10.0**k
@@ -189,6 +191,7 @@ def _write_special(out, p, x):
 
 @njit(**NJIT)
 def _write_float32(out, p, x):
+    """Write float32 ``x`` with its shortest exact decimal; returns the new position."""
     q = _write_special(out, p, x)
     if q >= 0:
         return q
@@ -230,6 +233,7 @@ def _write_float64(out, p, x, blob, offsets, b):
 
 @njit(**NJIT)
 def _write_blob(out, p, blob, offsets, i):
+    """Copy string ``i`` of a blob (bytes + offsets) to ``out[p:]``."""
     for t in range(offsets[i], offsets[i + 1]):
         out[p] = blob[t]
         p += 1
