@@ -498,7 +498,7 @@ def _parse_whole_int(buf, s, e):
         c = buf[t]
         if c < 48 or c > 57 or v > 922337203685477579:
             return 0, False
-        v = v * 10 + (c - 48)
+        v = v * 10 + (int(c) - 48)
     return v, True
 
 

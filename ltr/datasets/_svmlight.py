@@ -110,7 +110,7 @@ def _parse_index(buf, i, end):
         if c < 48 or c > 57:
             break
         if v <= _MAX_INDEX:
-            v = v * 10 + (c - 48)
+            v = v * 10 + (int(c) - 48)
         n += 1
         i += 1
     if n == 0:

@@ -102,10 +102,29 @@ def _write_decimal(out, p, m, k):
 
 @njit(**NJIT)
 def _pow10(k):
-    """``10.0**k`` (exact for 0 <= k <= 22)."""
-    if 0 <= k <= 22:
+    """``10.0**k`` (exact for 0 <= k <= 22), for 0 <= k <= 300."""
+    if k <= 22:
         return _POW10_F64[k]
     return 10.0**k
+
+
+@njit(**NJIT)
+def _scaled(x, k):
+    """``x / 10**k`` in binary64 for any ``k`` (two steps beyond 10**300).
+
+    At most three roundings, so for results below 10**16 the error is far
+    below one unit and the nearest integers bracket the exact quotient.
+    """
+    if k >= 0:
+        while k > 300:
+            x /= _pow10(300)
+            k -= 300
+        return x / _pow10(k)
+    k = -k
+    while k > 300:
+        x *= _pow10(300)
+        k -= 300
+    return x * _pow10(k)
 
 
 @njit(**NJIT)
@@ -122,10 +141,9 @@ def shortest_float32(x):
     e10 = int(np.floor(np.log10(xd)))
     for n_dig in range(1, 11):
         k = e10 - n_dig + 1
-        if k >= 0:
-            s = xd / _pow10(k)
-        else:
-            s = xd * _pow10(-k)
+        s = _scaled(xd, k)
+        if not s < 1e18:
+            continue
         base = np.int64(np.floor(s + 0.5))
         for delta in (0, -1, 1):
             m = base + delta
@@ -151,10 +169,9 @@ def shortest_float64(x):
     e10 = int(np.floor(np.log10(x)))
     for n_dig in range(1, 16):
         k = e10 - n_dig + 1
-        if k >= 0:
-            s = x / _pow10(k)
-        else:
-            s = x * _pow10(-k)
+        s = _scaled(x, k)
+        if not s < 1e18:
+            continue
         base = np.int64(np.floor(s + 0.5))
         for delta in (0, -1, 1):
             m = base + delta
