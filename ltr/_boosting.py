@@ -23,6 +23,7 @@ from .booster import Booster
 from .callbacks import CallbackEnv
 from ._rowset import LocalRowSet
 from .grower import TreeGrower, TreeParams
+from .predictor import Ensemble
 
 logger = logging.getLogger("ltr")
 
@@ -127,17 +128,18 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
         rowset.start_tree(rows, grad, hess)
         tree = grower.grow(rowset, mask)
         booster.add_tree(tree)
-        ens = booster._ensemble()
+        # A one-tree ensemble updates scores incrementally (no re-concatenation of all trees).
+        ens = Ensemble([tree])
         if use_bagging:
             # rows outside the bag were not partitioned: predict them all
-            ens.predict_binned(X_binned, missing_bin, 0.0, it, it + 1, out=raw, add=True)
+            ens.predict_binned(X_binned, missing_bin, 0.0, 0, 1, out=raw, add=True)
         else:
             rowset.add_leaf_values(tree.leaf_value, raw)
         objective.after_iteration(raw, it)
 
         evaluation = {}
         for es, er in zip(eval_sets, eval_raw):
-            ens.predict_binned(es.X_binned, missing_bin, 0.0, it, it + 1, out=er, add=True)
+            ens.predict_binned(es.X_binned, missing_bin, 0.0, 0, 1, out=er, add=True)
             evaluation[es.name] = {}
             for name, fn, _ in metrics:
                 v = float(fn(es.y, er, es.group_ptr))

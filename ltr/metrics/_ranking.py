@@ -7,9 +7,11 @@ from ``ltr.metrics`` on the same predictions.
 
 Layout of this module:
 
-* Numba kernels. ``_sort_query`` orders one query's rows by score with the
-  chosen tie rule; one ``_<metric>_query`` kernel per metric computes the
-  value of one query from that order; ``_metric_per_query`` is the driver,
+* Numba kernels. ``_rank_query`` orders one query's rows by score with the
+  chosen tie rule: a one-pass selection of the top k (``_select_top_query``)
+  for small cut-offs, a stable merge sort (``_sort_query``) otherwise; one
+  ``_<metric>_query`` kernel per metric computes the value of one query from
+  that order; ``_metric_per_query`` is the driver,
   ``prange`` over queries, each query writing its own output slot (so the
   result does not depend on the number of threads); ``_nanmean`` reduces in
   query order.
@@ -566,6 +568,19 @@ _AVERAGE_TIES_OK = ("ndcg", "dcg", "precision", "mrr")
 METRIC_OPTIONS = ("gain", "label_gain", "ties", "empty", "relevance_threshold", "max_grade")
 
 
+def _option_applies(kind, option):
+    """Whether metric `kind` uses `option` (`parse_metric` drops the others)."""
+    if option in ("gain", "label_gain"):
+        return kind in _USES_GAIN
+    if option == "empty":
+        return kind in _USES_EMPTY
+    if option == "relevance_threshold":
+        return kind in _USES_THRESHOLD
+    if option == "max_grade":
+        return kind == "err"
+    return True
+
+
 def _check_k(k):
     if k is None:
         return 0
@@ -592,7 +607,9 @@ def _check_gain(gain):
             f"gain must be 'exp', 'linear' or an array of gains per label (label_gain), got {type(gain).__name__}"
         ) from None
     if table.ndim != 1 or table.shape[0] == 0:
-        raise ValueError(f"label_gain must be a non-empty 1-d array of gains (gain of label i at index i), got shape {table.shape}")
+        raise ValueError(
+            f"label_gain must be a non-empty 1-d array of gains (gain of label i at index i), got shape {table.shape}"
+        )
     if not np.all(np.isfinite(table)) or np.any(table < 0):
         raise ValueError("label_gain must hold finite, non-negative gains")
     return "table", table
@@ -610,7 +627,9 @@ def _check_empty(empty):
             return "skip"
     elif isinstance(empty, numbers.Real) and not isinstance(empty, (bool, np.bool_)) and float(empty) in (0.0, 1.0):
         return float(empty)
-    raise ValueError(f"empty must be 1.0, 0.0 or 'skip' (the value of a query without relevant documents), got {empty!r}")
+    raise ValueError(
+        f"empty must be 1.0, 0.0 or 'skip' (the value of a query without relevant documents), got {empty!r}"
+    )
 
 
 def _check_real(value, name, allow_none=False):
@@ -682,7 +701,12 @@ class Metric:
         self._kind_code = _KIND_CODES[self.kind]
         self._ties_code = _TIES_CODES[self.ties]
         self._linear_gain = self.gain == "linear"
-        self._table = _EXP_GAIN_TABLE if self.gain == "exp" else (self.gain_table if self.gain == "table" else np.zeros(1))
+        if self.gain == "exp":
+            self._table = _EXP_GAIN_TABLE
+        elif self.gain == "table":
+            self._table = self.gain_table
+        else:
+            self._table = np.zeros(1)  # unused with a linear gain
         self._empty_value = np.nan if self.empty == "skip" else self.empty
 
     @property
@@ -705,7 +729,9 @@ class Metric:
         params = self.get_params()
         defaults = {"gain": "exp", "ties": "input", "empty": 1.0, "relevance_threshold": 0.0, "max_grade": None}
         shown = ", ".join(
-            f"{key}={params[key]!r}" for key in defaults if params[key] != defaults[key] and self._uses(key)
+            f"{key}={params[key]!r}"
+            for key in defaults
+            if params[key] != defaults[key] and _option_applies(self.kind, key)
         )
         return f"Metric({self.name!r}{', ' + shown if shown else ''})"
 
@@ -715,16 +741,6 @@ class Metric:
     def __hash__(self):
         return hash(self.name)
 
-    def _uses(self, option):
-        if option in ("gain", "label_gain"):
-            return self.kind in _USES_GAIN
-        if option == "empty":
-            return self.kind in _USES_EMPTY
-        if option == "relevance_threshold":
-            return self.kind in _USES_THRESHOLD
-        if option == "max_grade":
-            return self.kind == "err"
-        return True
 
     # -- evaluation ---------------------------------------------------------
     def _label_rule(self):
@@ -786,7 +802,8 @@ class Metric:
         group_ptr = np.ascontiguousarray(group_ptr, dtype=PTR_DTYPE)
         if y_true.ndim != 1 or y_score.shape != y_true.shape:
             raise ValueError(
-                f"y_true and y_score must be 1-d arrays of the same length, got shapes {y_true.shape} and {y_score.shape}"
+                "y_true and y_score must be 1-d arrays of the same length, "
+                f"got shapes {y_true.shape} and {y_score.shape}"
             )
         if group_ptr.ndim != 1 or _bad_group_ptr(group_ptr, y_true.shape[0]):
             raise ValueError(
@@ -868,8 +885,7 @@ def parse_metric(name, **options):
         if "gain" in options:
             raise ValueError("pass the gain table either as gain= or as label_gain=, not both")
         options["gain"] = options.pop("label_gain")
-    probe = Metric(kind, k)
-    kept = {key: value for key, value in options.items() if probe._uses(key)}
+    kept = {key: value for key, value in options.items() if _option_applies(kind, key)}
     return Metric(kind, k, **kept)
 
 
@@ -907,8 +923,16 @@ def _score(metric, y_true, y_score, qid, group, per_query):
         raise ValueError(f"y_true has {y_true.shape[0]} entries but y_score has {y_score.shape[0]}")
     if y_true.shape[0] == 0:
         raise ValueError("y_true and y_score are empty")
-    if qid is not None and len(np.asarray(qid)) != y_true.shape[0]:
-        raise ValueError(f"qid has {len(np.asarray(qid))} entries but y_true has {y_true.shape[0]}: pass one query id per row")
+    n = y_true.shape[0]
+    if qid is not None and len(np.asarray(qid)) != n:
+        raise ValueError(f"qid has {len(np.asarray(qid))} entries but y_true has {n}: pass one query id per row")
+    if group is not None and qid is None:
+        sizes = np.asarray(group)
+        if sizes.dtype.kind in "iuf" and sizes.ndim == 1 and sizes.sum() != n:
+            raise ValueError(
+                f"group sizes sum to {sizes.sum():g} but y_true has {n} entries; "
+                "group is the number of rows of each query (pass qid for one id per row)"
+            )
     layout = make_layout(y_true.shape[0], qid=qid, group=group, what="y_true")
     values = metric.per_query(layout.to_grouped(y_true), layout.to_grouped(y_score), layout.group_ptr)
     if per_query:
@@ -918,7 +942,8 @@ def _score(metric, y_true, y_score, qid, group, per_query):
     mean = float(_nanmean(values))
     if np.isnan(mean):
         warnings.warn(
-            f"{metric.name}: every query was left out by empty='skip' (no query has a relevant document); returning NaN",
+            f"{metric.name}: every query was left out by empty='skip' (no query has a relevant document); "
+            "returning NaN",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -1032,7 +1057,9 @@ dcg_score.__doc__ = _doc(
 )
 
 
-def map_score(y_true, y_score, *, qid=None, group=None, k=None, ties="input", empty=1.0, relevance_threshold=0.0, per_query=False):
+def map_score(
+    y_true, y_score, *, qid=None, group=None, k=None, ties="input", empty=1.0, relevance_threshold=0.0, per_query=False
+):
     metric = Metric("map", k, ties=ties, empty=empty, relevance_threshold=relevance_threshold)
     return _score(metric, y_true, y_score, qid, group, per_query)
 
@@ -1054,7 +1081,9 @@ map_score.__doc__ = _doc(
 )
 
 
-def mrr_score(y_true, y_score, *, qid=None, group=None, k=None, ties="input", empty=1.0, relevance_threshold=0.0, per_query=False):
+def mrr_score(
+    y_true, y_score, *, qid=None, group=None, k=None, ties="input", empty=1.0, relevance_threshold=0.0, per_query=False
+):
     metric = Metric("mrr", k, ties=ties, empty=empty, relevance_threshold=relevance_threshold)
     return _score(metric, y_true, y_score, qid, group, per_query)
 
@@ -1073,7 +1102,9 @@ mrr_score.__doc__ = _doc(
 )
 
 
-def precision_score(y_true, y_score, *, qid=None, group=None, k=10, ties="input", empty=1.0, relevance_threshold=0.0, per_query=False):
+def precision_score(
+    y_true, y_score, *, qid=None, group=None, k=10, ties="input", empty=1.0, relevance_threshold=0.0, per_query=False
+):
     metric = Metric("precision", k, ties=ties, empty=empty, relevance_threshold=relevance_threshold)
     return _score(metric, y_true, y_score, qid, group, per_query)
 
