@@ -252,9 +252,9 @@ def _kind_of_list(values, allow_null=False):
         return None
     if arr.ndim != 1:
         return None
-    if arr.size == 0 or arr.dtype.kind == "f":
-        return "f"
-    return "i" if arr.dtype.kind in "iu" else None
+    if arr.size == 0 or arr.dtype.kind in "iu":  # an empty list suits both kinds
+        return "i"
+    return "f" if arr.dtype.kind == "f" else None
 
 
 def _check_field_types(d):
