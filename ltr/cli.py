@@ -134,14 +134,29 @@ def _one_line_warnings(quiet_stream):
 # Messages and progress
 # ----------------------------------------------------------------------------
 class _Console:
-    """Where notes go: stderr, unless --quiet."""
+    """Where notes go: stderr, unless --quiet.
 
-    def __init__(self, quiet=False):
+    With ``hold=True`` notes wait until `release` (called when training
+    starts), so that input rejected before then gets its one error line and
+    nothing else.
+    """
+
+    def __init__(self, quiet=False, hold=False):
         self.quiet = quiet
+        self.pending = [] if hold else None
 
     def note(self, text):
-        if not self.quiet:
+        if self.quiet:
+            return
+        if self.pending is not None:
+            self.pending.append(text)
+        else:
             print(f"[{PROG}] {text}", file=sys.stderr, flush=True)
+
+    def release(self):
+        pending, self.pending = self.pending or [], None
+        for text in pending:
+            self.note(text)
 
 
 def _format_evaluation(evaluation):
@@ -152,7 +167,7 @@ def _format_evaluation(evaluation):
     return "  ".join(parts)
 
 
-def _progress_callback(stream, mode):
+def _progress_callback(stream, mode, console):
     """A training callback showing progress on `stream`.
 
     mode 'bar' redraws one line (for a terminal), 'lines' prints a plain line
@@ -172,6 +187,7 @@ def _progress_callback(stream, mode):
             self.drawn = False
 
         def before_training(self, env):
+            console.release()
             self.total = env.end_iteration - env.begin_iteration
             self.start = time.perf_counter()
             if mode == "bar":
@@ -191,8 +207,8 @@ def _progress_callback(stream, mode):
                 period = max(1, self.total // 10)
                 if self.done % period == 0 or self.done == self.total or self.done == 1:
                     elapsed = now - self.start
-                    print(f"[{PROG}] tree {self.done}/{self.total}  {text}  ({elapsed:.1f}s)".replace("  (", " ("),
-                          file=stream, flush=True)
+                    parts = [f"[{PROG}] tree {self.done}/{self.total}", text, f"({elapsed:.1f}s)"]
+                    print("  ".join(p for p in parts if p), file=stream, flush=True)
             return False
 
         def _draw(self, done, text):
@@ -200,7 +216,7 @@ def _progress_callback(stream, mode):
             filled = int(round(frac * self.width))
             bar = "#" * filled + "-" * (self.width - filled)
             elapsed = time.perf_counter() - self.start
-            line = f"\r[{bar}] {done}/{self.total} {text} {elapsed:.1f}s"
+            line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, f"{elapsed:.1f}s") if p)
             stream.write(line + "\033[K")
             stream.flush()
             self.last_draw = time.perf_counter()
@@ -532,27 +548,13 @@ def _load_model(path):
 # Commands
 # ----------------------------------------------------------------------------
 def _sample_splits():
-    """(train, test) `Data` of the bundled sample."""
-    from .datasets import load_sample
-
-    sample = load_sample()
-    train = Data("<bundled sample: train>", *_split_fields(sample, "train"))
-    test = Data("<bundled sample: test>", *_split_fields(sample, "test"))
-    return train, test
-
-
-def _split_fields(sample, part):
-    """X, y, qid of one part of what `load_sample` returns."""
+    """(train, test) `Data` of the sample bundled with the package."""
     import numpy as np
 
-    split = sample[part] if isinstance(sample, dict) else getattr(sample, part)
-    if isinstance(split, dict):
-        X, y, qid = split["X"], split["y"], split["qid"]
-    elif hasattr(split, "X"):
-        X, y, qid = split.X, split.y, split.qid
-    else:
-        X, y, qid = split
-    return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y), np.asarray(qid)
+    from .datasets import load_sample
+
+    (Xtr, ytr, qtr), (Xte, yte, qte) = load_sample(dtype=np.float64)
+    return Data("<bundled sample: train>", Xtr, ytr, qtr), Data("<bundled sample: test>", Xte, yte, qte)
 
 
 def _ndcg_line(est, data, k_values):
@@ -578,7 +580,10 @@ def cmd_fit(args):
 
     from .ranker import LambdaRanker
 
-    console = _Console(args.quiet)
+    console = _Console(args.quiet, hold=True)
+    if args.train is None and args.set and "=" not in args.set[-1] and os.path.exists(args.set[-1]):
+        # `ltr fit --set a=1 train.txt`: --set takes several values, so the file landed in it
+        args.train = args.set.pop()
     if args.output:
         check_output(args.output, args.force, "model")
     params = build_params(args)
@@ -629,7 +634,7 @@ def cmd_fit(args):
     progress = None
     if not args.quiet:
         mode = "bar" if sys.stderr.isatty() else "lines"
-        progress = _progress_callback(sys.stderr, mode)
+        progress = _progress_callback(sys.stderr, mode, console)
         callbacks.append(progress)
     t0 = time.perf_counter()
     try:
@@ -638,13 +643,12 @@ def cmd_fit(args):
         if progress is not None:
             progress.close()
     elapsed = time.perf_counter() - t0
+    console.release()
     if est.best_iteration_ is not None:
         console.note(f"early stopping: best iteration {est.best_iteration_} of {est.n_iter_}")
     console.note(f"trained {est.n_iter_} trees in {elapsed:.1f}s")
 
-    k_values = list(est._eval_cutoffs())
-    if 10 not in k_values:
-        k_values = [10] + k_values
+    k_values = sorted(set(est._eval_cutoffs()) | {10})
     if valid is not None and valid is not test:
         print(f"valid {_ndcg_line(est, valid, k_values)}")
     if test is not None:
