@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _boosting
+from ._canonical import canonical_layout, hash_sample
 from ._query import make_layout
 from ._random import resolve_seed
 from ._threads import numba_threads
@@ -273,19 +274,21 @@ class LambdaRanker(BaseEstimator):
                              dtype=[np.float64, np.float32], y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
         n_samples = X.shape[0]
-        layout = make_layout(n_samples, qid=qid, group=group, what="X")
-        X = layout.to_grouped(X)
-        y = layout.to_grouped(y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = np.asarray(_check_sample_weight(sample_weight, X), dtype=np.float64)
             if np.any(sample_weight < 0):
                 raise ValueError("sample_weight must be non-negative")
-            sample_weight = layout.to_grouped(np.asarray(sample_weight, dtype=np.float64))
         if position is not None:
             position = np.asarray(position)
             if position.shape != (n_samples,):
                 raise ValueError(f"position must have one entry per row ({n_samples}), got shape {position.shape}")
-            position = layout.to_grouped(position)
+        # Rows in canonical order (by query id, then content hash): any permutation
+        # of the input rows trains the same model. Raw X is never copied; its rows
+        # are reordered while binning.
+        layout, hashes = canonical_layout(X, y, qid=qid, group=group, what="X", extra=(sample_weight, position))
+        y = layout.to_grouped(y)
+        sample_weight = layout.to_grouped(sample_weight)
+        position = layout.to_grouped(position)
 
         seed = resolve_seed(self.random_state)
         init_booster = self._init_booster(init_model)
@@ -308,8 +311,9 @@ class LambdaRanker(BaseEstimator):
                     raise ValueError(f"init_model has {init_booster.n_features} features, X has {X.shape[1]}")
                 bin_mapper = init_booster.bin_mapper
             else:
-                bin_mapper = BinMapper(max_bin=self.max_bin, seed=seed & 0xFFFFFFFF).fit(X)
-            X_binned = bin_mapper.transform(X)
+                bin_mapper = BinMapper(max_bin=self.max_bin, seed=seed & 0xFFFFFFFF)
+                bin_mapper.fit(X, sample_rows=hash_sample(hashes, bin_mapper.subsample, seed))
+            X_binned = bin_mapper.transform(X, row_order=layout.order)
             del X
             objective.setup(y, layout.group_ptr, sample_weight=sample_weight, seed=seed, position=position)
             if objective.is_ranking and objective.n_degenerate_queries_ and self.verbose:
@@ -415,10 +419,9 @@ class LambdaRanker(BaseEstimator):
             if q is None and g is None and Xe.shape[0] > 1:
                 warnings.warn(f"eval_set[{i}] has no eval_qid / eval_group: it is evaluated as one query",
                               UserWarning, stacklevel=3)
-            layout = make_layout(Xe.shape[0], qid=q, group=g, what=f"eval_set[{i}]", warn_single=False)
-            Xe = layout.to_grouped(Xe)
-            ye = layout.to_grouped(ye)
-            out.append(_boosting.EvalSet(f"valid_{i}", bin_mapper.transform(Xe), ye, layout.group_ptr))
+            layout, _ = canonical_layout(Xe, ye, qid=q, group=g, what=f"eval_set[{i}]", warn_single=False)
+            out.append(_boosting.EvalSet(f"valid_{i}", bin_mapper.transform(Xe, row_order=layout.order),
+                                         layout.to_grouped(ye), layout.group_ptr))
         return out
 
     # -- predict / score ----------------------------------------------------------------
