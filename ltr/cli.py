@@ -162,8 +162,10 @@ class _Console:
 def _format_evaluation(evaluation):
     parts = []
     for data, metrics in evaluation.items():
+        # the command line passes at most one eval set, the --valid file
+        name = "valid" if len(evaluation) == 1 else data
         for metric, value in metrics.items():
-            parts.append(f"{data} {metric} {value:.4f}")
+            parts.append(f"{name} {metric} {value:.4f}")
     return "  ".join(parts)
 
 
@@ -557,6 +559,17 @@ def _sample_splits():
     return Data("<bundled sample: train>", Xtr, ytr, qtr), Data("<bundled sample: test>", Xte, yte, qte)
 
 
+def _split_queries(data, every=5):
+    """(train, valid): every `every`-th query (in sorted id order) goes to validation."""
+    import numpy as np
+
+    ids = np.unique(data.qid)
+    in_valid = np.isin(data.qid, ids[every - 1::every])
+    part = lambda rows, tag: Data(f"{data.path} ({tag})", data.X[rows], data.y[rows], data.qid[rows],  # noqa: E731
+                                  data.feature_names)
+    return part(~in_valid, "fit"), part(in_valid, "validation")
+
+
 def _ndcg_line(est, data, k_values):
     from .metrics import ndcg_score
 
@@ -598,13 +611,15 @@ def cmd_fit(args):
 
     valid = test = None
     if args.train is None:
-        if args.valid:
-            raise UsageError("--valid needs a TRAIN file (without TRAIN, ltr fit uses the bundled sample)")
+        for flag in ("valid", "test"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag} needs a TRAIN file (without TRAIN, ltr fit uses the bundled sample)")
         train, test = _sample_splits()
+        note = f"no TRAIN file: using the bundled sample (train {train.describe()}; test {test.describe()})"
         if params.get("early_stopping_rounds") is not None:
-            valid = test
-        console.note(f"no TRAIN file: using the bundled sample (train {train.describe()}; "
-                     f"test {test.describe()})")
+            train, valid = _split_queries(train)
+            note += f"; early stopping on {valid.n_queries} of its training queries"
+        console.note(note)
     else:
         train = read_data(args.train, what="TRAIN")
         console.note(f"TRAIN {args.train}: {train.describe()}")
@@ -648,14 +663,16 @@ def cmd_fit(args):
         console.note(f"early stopping: best iteration {est.best_iteration_} of {est.n_iter_}")
     console.note(f"trained {est.n_iter_} trees in {elapsed:.1f}s")
 
-    k_values = sorted(set(est._eval_cutoffs()) | {10})
-    if valid is not None and valid is not test:
-        print(f"valid {_ndcg_line(est, valid, k_values)}")
-    if test is not None:
-        print(f"test {_ndcg_line(est, test, k_values)}")
-    if args.output:
+    if args.output:  # before the evaluation: a failing metric must not lose the model
         est.save_model(args.output, overwrite=args.force)
         console.note(f"wrote model {args.output}")
+    k_values = sorted(set(est._eval_cutoffs()) | {10})
+    for data, name in ((valid, "valid"), (test, "test")):
+        if data is not None:
+            try:
+                print(f"{name} {_ndcg_line(est, data, k_values)}")
+            except ValueError as exc:  # e.g. real-valued labels of a regression
+                console.note(f"{name} NDCG not computed: {_describe(exc)}")
     return 0
 
 

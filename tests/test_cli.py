@@ -110,6 +110,17 @@ def test_parse_set_options_errors(item, message):
 # ---------------------------------------------------------------------------
 # ltr fit
 # ---------------------------------------------------------------------------
+def test_sample_validation_split_keeps_queries_whole():
+    from ltr.cli import Data, _split_queries
+
+    X, y, qid = ranking_data(n_queries=20)
+    fit, valid = _split_queries(Data("x", X, y, qid), every=5)
+    assert sorted(np.unique(valid.qid)) == [5, 10, 15, 20]
+    assert not set(fit.qid) & set(valid.qid)
+    assert fit.X.shape[0] + valid.X.shape[0] == X.shape[0]
+    np.testing.assert_array_equal(valid.X, X[np.isin(qid, [5, 10, 15, 20])])
+
+
 def test_fit_on_the_bundled_sample_prints_test_ndcg_and_writes_nothing(capsys, tmp_path, monkeypatch):
     from ltr.datasets import load_sample
 
@@ -329,6 +340,7 @@ def test_malformed_data_line(capsys, tmp_path):
     (["--set", "early_stopping_rounds=5", "TRAIN"], 2, ["--valid"]),  # TRAIN after --set is still TRAIN
     (["--set", "n_estimators=5", "TRAIN", "num_leaves=3"], 2, ["--set expects KEY=VALUE", "train.txt"]),
     (["--valid", "VALID"], 2, ["--valid needs a TRAIN file"]),
+    (["--test", "VALID"], 2, ["--test needs a TRAIN file"]),
     (["--bogus"], 2, ["unrecognized arguments: --bogus"]),
 ])
 def test_bad_fit_arguments(capsys, files, argv, code, needles):
