@@ -454,7 +454,7 @@ def run_module(*argv, cwd):
                           timeout=300)
 
 
-def test_subprocess_fit_info_and_errors(tmp_path):
+def test_subprocess_fit_and_a_bad_model(tmp_path):
     model = tmp_path / "m.json"
     done = run_module("fit", "--set", "n_estimators=3", "-o", str(model), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -463,14 +463,6 @@ def test_subprocess_fit_info_and_errors(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
 
     assert LambdaRanker.load_model(model).booster_.n_trees == 3
-
-    again = run_module("fit", "--set", "n_estimators=3", "-o", str(model), cwd=tmp_path)
-    assert again.returncode == 1 and again.stdout == ""
-    assert again.stderr == f"ltr: error: model file {model} exists; pass --force to overwrite it\n"
-
-    bad = run_module("fit", "--set", "num_leafs=3", cwd=tmp_path)
-    assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("ltr: error: unknown parameter 'num_leafs'")
 
     broken = tmp_path / "broken.json"
     broken.write_text(model.read_text()[:100])

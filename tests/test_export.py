@@ -221,7 +221,7 @@ def test_mq2008_export_matches_lightgbm(shared_datasets):
     rng = np.random.default_rng(0)
     X[rng.random(X.shape) < 0.05] = np.nan
     Xt[rng.random(Xt.shape) < 0.05] = np.nan
-    est = LambdaRanker(n_estimators=60, learning_rate=0.1, random_state=0, early_stopping_rounds=15)
+    est = LambdaRanker(n_estimators=40, learning_rate=0.1, random_state=0, early_stopping_rounds=10)
     est.fit(X, y, qid=qid, eval_set=[(Xv, yv)], eval_qid=[qv])
     ours = est.predict(Xt)
     theirs = lgb.Booster(model_str=to_lightgbm_text(est)).predict(Xt, raw_score=True)
