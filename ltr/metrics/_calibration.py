@@ -9,9 +9,11 @@ wherever it is ranked.
 Conventions
 -----------
 Rates
-    Labels may be any value in [0, 1]. The log loss and the Brier score are
-    then the expected loss under Bernoulli(y) outcomes, and the "observed
-    frequency" of a bin is the (weighted) mean label.
+    Labels may be any value in [0, 1]. The log loss of a rate is the
+    expected log loss under Bernoulli(y) outcomes; the Brier score is the
+    squared error to the rate (the expected Brier score minus ``y (1 - y)``,
+    which does not depend on the prediction). The "observed frequency" of a
+    bin is the (weighted) mean label.
 Binning (ECE and the reliability curve)
     ``strategy='quantile'`` (equal mass, the default of
     `expected_calibration_error`): the edges are the quantiles

@@ -28,11 +28,15 @@ For ``T = exp`` (``u' = 1``, ``u'' = 0``) the diagonal above is exact and
 non-negative. For ``T = sigmoid`` the second term can be negative and RCR
 keeps only the first (Gauss-Newton) term.
 
-The list term is computed only for queries with a ranking signal: at least
-two rows, at least two distinct labels and ``C_q > 0``. Other queries get only
-the pointwise term (so ``'softmax'`` gives them exactly zero gradient and
-hessian, as every ranking objective does).
+The list term is computed for every query with at least two rows and a
+relevant document (``C_q > 0``); other queries get only the pointwise term
+(so ``'softmax'`` gives them exactly zero gradient and hessian). Unlike the
+pairwise objectives, a query whose labels are all equal and positive keeps
+its list term: the paper's loss includes it (its minimum is at equal list
+shares), and the compatibility argument of ``rcr.py`` needs it.
 """
+import numbers
+
 import numpy as np
 from numba import njit, prange
 
@@ -81,15 +85,15 @@ def _log_transform(s, transform):
 
 @njit(**NJIT)
 def _has_list_signal(y, w, a, b):
-    """True when query rows a:b carry ranking information for the list term."""
+    """True when the list term of query rows a:b is not identically zero.
+
+    It needs two rows and a relevant document (``C_q = sum w y > 0``). A
+    query whose labels are all equal and positive keeps its list term, as in
+    the paper's definition (and CatBoost's QuerySoftMax): its minimum is at
+    equal list shares, and dropping it would break the exact compatibility
+    in expectation of ``list_target='raw'`` (see ``rcr.py``).
+    """
     if b - a < 2:
-        return False
-    distinct = False
-    for i in range(a + 1, b):
-        if y[i] != y[a]:
-            distinct = True
-            break
-    if not distinct:
         return False
     c = 0.0
     for i in range(a, b):
@@ -221,7 +225,7 @@ def _list_ce_mix_loss(raw, y, w, group_ptr, alpha, transform, raw_targets):
 def check_label_scale(label_scale):
     if label_scale is None:
         return None
-    if isinstance(label_scale, (bool, np.bool_)) or not np.isscalar(label_scale):
+    if isinstance(label_scale, (bool, np.bool_)) or not isinstance(label_scale, numbers.Real):
         raise TypeError(f"label_scale must be a positive number or None, got {label_scale!r}")
     label_scale = float(label_scale)
     if not (np.isfinite(label_scale) and label_scale > 0):
@@ -253,7 +257,7 @@ def unit_label_scale(y, label_scale):
 
 
 def check_alpha(name, alpha, param="alpha"):
-    if isinstance(alpha, (bool, np.bool_)) or not np.isscalar(alpha):
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"{param} of objective {name!r} must be a number in [0, 1], got {alpha!r}")
     alpha = float(alpha)
     if not (0.0 <= alpha <= 1.0):
@@ -357,7 +361,9 @@ class SoftmaxCE(ListCEMixture):
 
     The loss is invariant to adding a constant to every score of a query, so
     the scores are not probabilities (`transform` raises). Queries with one
-    row, with all labels equal or without a positive label get ``g = h = 0``.
+    row or without a relevant document get ``g = h = 0``; a query whose labels
+    are all equal and positive is pulled towards equal scores (the loss's
+    minimum there), as in the paper and in CatBoost's QuerySoftMax.
 
     Parameters
     ----------

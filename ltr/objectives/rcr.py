@@ -72,8 +72,8 @@ class RegressionCompatibleRanking(ListCEMixture):
     grades the training set happens to contain.
 
     The model starts from ``logit(mean(y))`` (weighted, after the mapping).
-    Queries with one row, one label value or no relevant document get only
-    the pointwise term. Row weights multiply the pointwise term and act as
+    Queries with one row or no relevant document get only the pointwise
+    term. Row weights multiply the pointwise term and act as
     multiplicities in the list term (weight 2 == the row given twice).
 
     Parameters
