@@ -1,0 +1,159 @@
+"""Split finding and row partitioning kernels.
+
+Gain follows the Newton step with L1/L2 regularisation (as LightGBM):
+
+    T(G) = sign(G) * max(|G| - alpha, 0)
+    score(G, H) = T(G)^2 / (H + lambda)
+    gain = score(G_L, H_L) + score(G_R, H_R) - score(G, H)
+    leaf value = -T(G) / (H + lambda)
+
+A split is admissible when both children have at least `min_child_samples`
+rows and `min_child_weight` hessian, and its gain exceeds `min_split_gain`.
+Missing values (the last bin) are tried on both sides; the side chosen is
+stored as `missing_left`. Ties in gain go to the lower feature index, then
+the higher threshold (LightGBM scans thresholds from the top), then to
+sending missing values left (LightGBM's order too).
+"""
+import numpy as np
+from numba import njit, prange
+
+from ._dtypes import NJIT, NJIT_PARALLEL
+
+# Layout of the float64 split record returned per feature / per node.
+GAIN, FEATURE, BIN, MISSING_LEFT, LEFT_G, LEFT_H, LEFT_C = range(7)
+SPLIT_RECORD_SIZE = 7
+NO_GAIN = -np.inf
+
+
+@njit(**NJIT)
+def threshold_l1(g, alpha):
+    if g > alpha:
+        return g - alpha
+    if g < -alpha:
+        return g + alpha
+    return 0.0
+
+
+@njit(**NJIT)
+def leaf_score(g, h, alpha, lam):
+    t = threshold_l1(g, alpha)
+    return t * t / (h + lam)
+
+
+@njit(**NJIT)
+def leaf_output(g, h, alpha, lam):
+    """Newton leaf value -T(G) / (H + lambda)."""
+    return -threshold_l1(g, alpha) / (h + lam)
+
+
+@njit(**NJIT)
+def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
+                            min_child_samples, min_child_weight, alpha, lam, parent_score, out):
+    """Best threshold of feature f; writes (gain, bin, missing_left, left g/h/c) into out."""
+    best = NO_GAIN
+    miss_g = hist[f, missing_bin, 0]
+    miss_h = hist[f, missing_bin, 1]
+    miss_c = hist[f, missing_bin, 2]
+    n_dirs = 2 if miss_c > 0 else 1
+    # Cumulative sums from the top bin downwards: the right child is the
+    # suffix (bins > b) plus possibly the missing rows.
+    for d in range(n_dirs):
+        # LightGBM order: missing left first; missing right wins only if strictly better.
+        missing_left = d == 0 if n_dirs == 2 else False
+        rg = 0.0
+        rh = 0.0
+        rc = 0.0
+        if not missing_left:
+            rg = miss_g
+            rh = miss_h
+            rc = miss_c
+        # threshold b: left = bins 0..b (+ missing if missing_left); b from n_bins_f-2 down to 0,
+        # plus b = n_bins_f - 1 (all values left, missing right) when missing goes right.
+        top = n_bins_f - 1 if (miss_c > 0 and not missing_left) else n_bins_f - 2
+        for b in range(n_bins_f - 1, -1, -1):
+            if b <= top:
+                lg = sum_g - rg
+                lh = sum_h - rh
+                lc = sum_c - rc
+                if (lc >= min_child_samples and rc >= min_child_samples
+                        and lh >= min_child_weight and rh >= min_child_weight):
+                    gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent_score
+                    if gain > best:
+                        best = gain
+                        out[GAIN] = gain
+                        out[BIN] = b
+                        out[MISSING_LEFT] = 1.0 if missing_left else 0.0
+                        out[LEFT_G] = lg
+                        out[LEFT_H] = lh
+                        out[LEFT_C] = lc
+            rg += hist[f, b, 0]
+            rh += hist[f, b, 1]
+            rc += hist[f, b, 2]
+    return best
+
+
+@njit(**NJIT_PARALLEL)
+def find_best_split(hist, n_bins_non_missing, missing_bin, feature_mask, sum_g, sum_h, sum_c,
+                    min_child_samples, min_child_weight, alpha, lam, out):
+    """Best split of a node over all features; `out` (OUT) is a split record.
+
+    Returns the gain (``-inf`` when no admissible split exists).
+    """
+    n_features = hist.shape[0]
+    per_feature = np.full((n_features, SPLIT_RECORD_SIZE), NO_GAIN)
+    parent_score = leaf_score(sum_g, sum_h, alpha, lam)
+    for f in prange(n_features):
+        per_feature[f, GAIN] = NO_GAIN
+        if feature_mask[f] and n_bins_non_missing[f] >= 1:
+            _best_split_one_feature(hist, f, n_bins_non_missing[f], missing_bin, sum_g, sum_h, sum_c,
+                                    min_child_samples, min_child_weight, alpha, lam, parent_score,
+                                    per_feature[f])
+    best_f = -1
+    best = NO_GAIN
+    for f in range(n_features):
+        if per_feature[f, GAIN] > best:
+            best = per_feature[f, GAIN]
+            best_f = f
+    out[:] = NO_GAIN
+    if best_f >= 0:
+        for k in range(SPLIT_RECORD_SIZE):
+            out[k] = per_feature[best_f, k]
+        out[FEATURE] = best_f
+    return best
+
+
+@njit(**NJIT)
+def partition_rows(X_binned, rows, start, end, feature, bin_idx, missing_left, missing_bin, buffer):
+    """Stable in-place partition of rows[start:end]: left child first.
+
+    Returns the index where the right child starts. Stability keeps rows in
+    increasing order inside every node, which keeps the histogram pass's
+    reads of X_binned moving forward through memory.
+    """
+    n_left = start
+    n_right = 0
+    for j in range(start, end):
+        i = rows[j]
+        b = X_binned[i, feature]
+        if b == missing_bin:
+            go_left = missing_left
+        else:
+            go_left = b <= bin_idx
+        if go_left:
+            rows[n_left] = i
+            n_left += 1
+        else:
+            buffer[n_right] = i
+            n_right += 1
+    for k in range(n_right):
+        rows[n_left + k] = buffer[k]
+    return n_left
+
+
+@njit(**NJIT_PARALLEL)
+def add_leaf_values(rows, leaf_start, leaf_end, leaf_values, raw_score):
+    """raw_score[rows[leaf_start[l]:leaf_end[l]]] += leaf_values[l] for every leaf l."""
+    for l in prange(leaf_values.shape[0]):
+        v = leaf_values[l]
+        for j in range(leaf_start[l], leaf_end[l]):
+            raw_score[rows[j]] += v

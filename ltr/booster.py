@@ -1,0 +1,212 @@
+"""The trained model: bin thresholds, trees, objective, and its JSON file format."""
+import json
+import os
+import tempfile
+
+import numpy as np
+from scipy import sparse
+
+from ._version import __version__
+from .binning import BinMapper
+from .predictor import Ensemble, Tree
+
+#: Version of the JSON model format. Bump on incompatible changes; loading a
+#: file with a newer version is refused with a clear message.
+FORMAT_VERSION = 1
+FORMAT_NAME = "ltr-model"
+
+
+class ModelFormatError(ValueError):
+    """A model file that is not an ltr model, is damaged, or is too new."""
+
+
+class Booster:
+    """An additive model of trees on raw features.
+
+    ``raw(x) = init_score + sum_t tree_t(x)``. The first ``num_iteration``
+    trees may be used for prediction (``best_iteration`` after early stopping).
+
+    Attributes
+    ----------
+    bin_mapper : BinMapper
+    objective : Objective
+    init_score : float
+    trees : list of Tree
+    feature_names : list of str or None
+    params : dict
+        Training parameters (for the record and model files).
+    best_iteration : int or None
+        Number of trees that gave the best validation score, if known.
+    """
+
+    def __init__(self, bin_mapper, objective, init_score, n_features, feature_names=None, params=None, trees=None,
+                 best_iteration=None):
+        self.bin_mapper = bin_mapper
+        self.objective = objective
+        self.init_score = float(init_score)
+        self.n_features = int(n_features)
+        self.feature_names = list(feature_names) if feature_names is not None else None
+        self.params = dict(params or {})
+        self.trees = list(trees or [])
+        self.best_iteration = best_iteration
+        self._ensemble_cache = None
+
+    @property
+    def n_trees(self):
+        return len(self.trees)
+
+    def _ensemble(self):
+        if self._ensemble_cache is None or self._ensemble_cache.n_trees != len(self.trees):
+            self._ensemble_cache = Ensemble(self.trees)
+        return self._ensemble_cache
+
+    def add_tree(self, tree):
+        self.trees.append(tree)
+
+    def truncate(self, n_trees):
+        """Keep only the first `n_trees` trees."""
+        del self.trees[n_trees:]
+        self._ensemble_cache = None
+
+    def _n_used(self, num_iteration):
+        if num_iteration is None or num_iteration <= 0:
+            return len(self.trees)
+        return min(int(num_iteration), len(self.trees))
+
+    def predict(self, X, num_iteration=None):
+        """Raw scores of X (n_samples, n_features) using the first `num_iteration` trees (all if None)."""
+        ens = self._ensemble()
+        n_used = self._n_used(num_iteration)
+        if sparse.issparse(X):
+            X = X.tocsr()
+            out = np.empty(X.shape[0], dtype=np.float64)
+            step = 65536
+            for a in range(0, X.shape[0], step):
+                block = np.ascontiguousarray(X[a:a + step].toarray(), dtype=np.float64)
+                ens.predict_raw(block, self.init_score, n_used, out=out[a:a + step])
+            return out
+        X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        X = np.ascontiguousarray(X)
+        return ens.predict_raw(X, self.init_score, n_used)
+
+    def predict_binned(self, X_binned, num_iteration=None):
+        return self._ensemble().predict_binned(X_binned, self.bin_mapper.missing_bin_, self.init_score, 0,
+                                               self._n_used(num_iteration))
+
+    def feature_importance(self, importance_type="split", num_iteration=None):
+        """Per feature: number of splits ('split') or total split gain ('gain')."""
+        if importance_type not in ("split", "gain"):
+            raise ValueError(f"importance_type must be 'split' or 'gain', got {importance_type!r}")
+        out = np.zeros(self.n_features, dtype=np.float64)
+        for tree in self.trees[: self._n_used(num_iteration)]:
+            if importance_type == "split":
+                np.add.at(out, tree.split_feature, 1.0)
+            else:
+                np.add.at(out, tree.split_feature, tree.split_gain)
+        return out.astype(np.int64) if importance_type == "split" else out
+
+    # -- serialisation --------------------------------------------------------
+    def to_dict(self):
+        obj = self.objective
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "ltr_version": __version__,
+            "n_features": self.n_features,
+            "feature_names": self.feature_names,
+            "params": self.params,
+            "objective": {"name": obj.name, "params": obj.get_params(), "state": obj.state()},
+            "init_score": self.init_score,
+            "best_iteration": self.best_iteration,
+            "bin_mapper": self.bin_mapper.to_dict(),
+            "trees": [t.to_dict() for t in self.trees],
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        from .objectives import objective_from_dict
+
+        if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
+            raise ModelFormatError("not an ltr model file (the 'format' field is missing or different)")
+        version = d.get("format_version")
+        if not isinstance(version, int):
+            raise ModelFormatError("model file has no valid format_version")
+        if version > FORMAT_VERSION:
+            raise ModelFormatError(
+                f"model file format version {version} is newer than this ltr ({__version__}) reads "
+                f"(up to {FORMAT_VERSION}); upgrade ltr to load it"
+            )
+        try:
+            booster = cls(
+                bin_mapper=BinMapper.from_dict(d["bin_mapper"]),
+                objective=objective_from_dict(d["objective"]),
+                init_score=d["init_score"],
+                n_features=d["n_features"],
+                feature_names=d.get("feature_names"),
+                params=d.get("params", {}),
+                trees=[Tree.from_dict(t) for t in d["trees"]],
+                best_iteration=d.get("best_iteration"),
+            )
+        except ModelFormatError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"model file is damaged: {type(exc).__name__}: {exc}") from None
+        booster._check_consistency()
+        return booster
+
+    def _check_consistency(self):
+        nf = self.n_features
+        if self.bin_mapper.n_features_ != nf:
+            raise ModelFormatError("model file is damaged: bin thresholds do not match n_features")
+        for i, t in enumerate(self.trees):
+            n_int = t.split_feature.shape[0]
+            if t.n_leaves != n_int + 1:
+                raise ModelFormatError(f"model file is damaged: tree {i} has {t.n_leaves} leaves and {n_int} splits")
+            for name in ("threshold_bin", "threshold", "missing_left", "left_child", "right_child"):
+                if getattr(t, name).shape[0] != n_int:
+                    raise ModelFormatError(f"model file is damaged: tree {i} field {name} has the wrong length")
+            if n_int and (t.split_feature.min() < 0 or t.split_feature.max() >= nf):
+                raise ModelFormatError(f"model file is damaged: tree {i} splits on a feature that does not exist")
+            children = np.concatenate([t.left_child, t.right_child])
+            if n_int and (children.max() >= n_int or (~children[children < 0]).max() >= t.n_leaves):
+                raise ModelFormatError(f"model file is damaged: tree {i} has child links out of range")
+            if not np.all(np.isfinite(t.leaf_value)):
+                raise ModelFormatError(f"model file is damaged: tree {i} has non-finite leaf values")
+
+    def save_model(self, path, overwrite=False):
+        """Write the model as JSON. An existing file is replaced only with ``overwrite=True``.
+
+        The file is written to a temporary name in the same folder and then
+        renamed, so an interrupted save never leaves a truncated model.
+        """
+        path = os.fspath(path)
+        if os.path.exists(path) and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        text = json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".ltr-model-", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load_model(cls, path):
+        """Read a model written by `save_model`; damaged or foreign files raise ModelFormatError."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"model file {path} does not exist")
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+        except UnicodeDecodeError:
+            raise ModelFormatError(f"{path} is not an ltr model file (not UTF-8 text)") from None
+        except json.JSONDecodeError as exc:
+            raise ModelFormatError(f"{path} is not a valid ltr model file (truncated or corrupted JSON: {exc})") from None
+        return cls.from_dict(d)

@@ -1,0 +1,172 @@
+"""Leaf-wise (best-first) growth of one tree from gradients and hessians.
+
+Pure orchestration: the numeric work is in `_histogram` and `_splitting`.
+At every step the leaf with the largest admissible gain is split, until
+`num_leaves` leaves exist or no leaf can be split. The smaller child's
+histogram is built from its rows; the larger child's is the parent's minus
+the smaller one's.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._dtypes import HIST_DTYPE, IDX_DTYPE
+from ._histogram import build_histogram, gather_gradients, subtract_histograms
+from ._splitting import (BIN, FEATURE, GAIN, LEFT_C, LEFT_G, LEFT_H, MISSING_LEFT, SPLIT_RECORD_SIZE,
+                         add_leaf_values, find_best_split, leaf_output, partition_rows)
+from .predictor import Tree
+
+
+@dataclass
+class TreeParams:
+    """Parameters of tree growth (names as in LightGBM's scikit-learn API)."""
+
+    num_leaves: int = 31
+    max_depth: int = -1
+    min_child_samples: int = 20
+    min_child_weight: float = 1e-3
+    min_split_gain: float = 0.0
+    reg_alpha: float = 0.0
+    reg_lambda: float = 0.0
+    learning_rate: float = 0.1
+
+
+class _Leaf:
+    __slots__ = ("start", "end", "depth", "g", "h", "c", "slot", "split", "gain", "parent", "side")
+
+    def __init__(self, start, end, depth, g, h, c, slot, parent, side):
+        self.start, self.end, self.depth = start, end, depth
+        self.g, self.h, self.c = g, h, c
+        self.slot = slot
+        self.split = None
+        self.gain = -np.inf
+        self.parent, self.side = parent, side
+
+
+class TreeGrower:
+    """Grows trees on one binned training matrix, reusing its buffers across trees.
+
+    Parameters
+    ----------
+    X_binned : ndarray of uint8, shape (n_samples, n_features), C order
+    bin_mapper : BinMapper
+        Gives the bins per feature, the missing bin and the raw thresholds.
+    params : TreeParams
+    """
+
+    def __init__(self, X_binned, bin_mapper, params):
+        self.X_binned = X_binned
+        self.bin_mapper = bin_mapper
+        self.params = params
+        n_samples, n_features = X_binned.shape
+        self.n_bins_non_missing = bin_mapper.n_bins_non_missing_
+        self.missing_bin = bin_mapper.missing_bin_
+        # One histogram per leaf that may still be split, allocated once.
+        self.hist_pool = np.zeros((params.num_leaves, n_features, bin_mapper.n_bins, 3), dtype=HIST_DTYPE)
+        self.ordered_grad = np.empty(n_samples, dtype=np.float64)
+        self.ordered_hess = np.empty(n_samples, dtype=np.float64)
+        self.buffer = np.empty(n_samples, dtype=IDX_DTYPE)
+        self.record = np.empty(SPLIT_RECORD_SIZE, dtype=np.float64)
+
+    def _can_split(self, leaf):
+        p = self.params
+        if p.max_depth > 0 and leaf.depth >= p.max_depth:
+            return False
+        return leaf.c >= 2 * p.min_child_samples and leaf.c >= 2
+
+    def _find_split(self, leaf, feature_mask):
+        p = self.params
+        gain = find_best_split(self.hist_pool[leaf.slot], self.n_bins_non_missing, self.missing_bin, feature_mask,
+                               leaf.g, leaf.h, leaf.c, p.min_child_samples, p.min_child_weight, p.reg_alpha,
+                               p.reg_lambda, self.record)
+        if gain > p.min_split_gain and np.isfinite(gain):
+            leaf.split = self.record.copy()
+            leaf.gain = gain
+        else:
+            leaf.split = None
+            leaf.gain = -np.inf
+
+    def grow(self, rows, grad, hess, feature_mask, raw_score=None):
+        """Grow one tree on `rows` (int32, increasing; permuted in place).
+
+        If `raw_score` is given, the tree's leaf values are added to it for
+        the rows used (the training prediction update without a predict pass).
+        Returns the Tree.
+        """
+        p = self.params
+        n = rows.shape[0]
+        og, oh = self.ordered_grad, self.ordered_hess
+        gather_gradients(rows, grad, hess, og, oh)
+        root_hist = self.hist_pool[0]
+        build_histogram(self.X_binned, rows, og, oh, feature_mask, root_hist)
+        used = np.flatnonzero(feature_mask)
+        f0 = used[0] if used.size else 0
+        g0 = float(root_hist[f0, :, 0].sum())
+        h0 = float(root_hist[f0, :, 1].sum())
+        leaves = [_Leaf(0, n, 0, g0, h0, float(n), 0, -1, 0)]
+        if self._can_split(leaves[0]) and p.num_leaves > 1:
+            self._find_split(leaves[0], feature_mask)
+
+        nodes = {k: [] for k in ("split_feature", "threshold_bin", "threshold", "missing_left", "left_child",
+                                 "right_child", "split_gain", "internal_value", "internal_weight", "internal_count")}
+        alpha, lam, lr = p.reg_alpha, p.reg_lambda, p.learning_rate
+        while len(leaves) < p.num_leaves:
+            best = -1
+            best_gain = -np.inf
+            for idx, lf in enumerate(leaves):
+                if lf.split is not None and lf.gain > best_gain:
+                    best, best_gain = idx, lf.gain
+            if best < 0:
+                break
+            leaf = leaves[best]
+            rec = leaf.split
+            feature, bin_idx, miss_left = int(rec[FEATURE]), int(rec[BIN]), bool(rec[MISSING_LEFT])
+            mid = partition_rows(self.X_binned, rows, leaf.start, leaf.end, feature, bin_idx, miss_left,
+                                 self.missing_bin, self.buffer)
+            k = len(nodes["split_feature"])
+            nodes["split_feature"].append(feature)
+            nodes["threshold_bin"].append(bin_idx)
+            nodes["threshold"].append(self.bin_mapper.bin_upper_bound(feature, bin_idx))
+            nodes["missing_left"].append(1 if miss_left else 0)
+            nodes["left_child"].append(~best)
+            nodes["right_child"].append(~len(leaves))
+            nodes["split_gain"].append(float(rec[GAIN]))
+            nodes["internal_value"].append(leaf_output(leaf.g, leaf.h, alpha, lam) * lr)
+            nodes["internal_weight"].append(leaf.h)
+            nodes["internal_count"].append(int(leaf.c))
+            if leaf.parent >= 0:
+                side = "left_child" if leaf.side == 0 else "right_child"
+                nodes[side][leaf.parent] = k
+
+            lg, lh, lc = float(rec[LEFT_G]), float(rec[LEFT_H]), float(rec[LEFT_C])
+            left = _Leaf(leaf.start, mid, leaf.depth + 1, lg, lh, lc, leaf.slot, k, 0)
+            right = _Leaf(mid, leaf.end, leaf.depth + 1, leaf.g - lg, leaf.h - lh, leaf.c - lc, len(leaves), k, 1)
+            assert int(lc) == mid - leaf.start, "partition disagrees with the histogram"
+            leaves[best] = left
+            leaves.append(right)
+
+            if len(leaves) < p.num_leaves and (self._can_split(left) or self._can_split(right)):
+                # parent's histogram lives in left.slot; the new slot is right.slot
+                small, large = (left, right) if left.c <= right.c else (right, left)
+                parent_slot, new_slot = leaf.slot, right.slot
+                srows = rows[small.start:small.end]
+                gather_gradients(srows, grad, hess, og, oh)
+                build_histogram(self.X_binned, srows, og, oh, feature_mask, self.hist_pool[new_slot])
+                subtract_histograms(self.hist_pool[parent_slot], self.hist_pool[new_slot], self.hist_pool[parent_slot])
+                small.slot, large.slot = new_slot, parent_slot
+                for child in (left, right):
+                    if self._can_split(child):
+                        self._find_split(child, feature_mask)
+
+        leaf_value = np.array([leaf_output(lf.g, lf.h, alpha, lam) * lr for lf in leaves], dtype=np.float64)
+        tree = Tree(
+            **{k: np.asarray(v) for k, v in nodes.items()},
+            leaf_value=leaf_value,
+            leaf_weight=np.array([lf.h for lf in leaves]),
+            leaf_count=np.array([int(lf.c) for lf in leaves]),
+        )
+        if raw_score is not None:
+            starts = np.array([lf.start for lf in leaves], dtype=np.int64)
+            ends = np.array([lf.end for lf in leaves], dtype=np.int64)
+            add_leaf_values(rows, starts, ends, leaf_value, raw_score)
+        return tree

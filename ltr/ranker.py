@@ -1,0 +1,484 @@
+"""`LambdaRanker`: the scikit-learn estimator.
+
+The estimator is thin: it validates and converts inputs, groups rows by
+query, bins the features, and hands everything to `_boosting.train`. It does
+no numeric work of its own.
+"""
+import numbers
+import os
+import warnings
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _boosting
+from ._query import make_layout
+from ._random import resolve_seed
+from ._threads import numba_threads
+from .binning import BinMapper
+from .booster import Booster
+from .callbacks import Callback, EarlyStopping, LogEvaluation
+from .grower import TreeParams
+from .objectives import Objective, available_objectives, get_objective
+
+Real, Integral = numbers.Real, numbers.Integral
+
+
+def _objective_names():
+    return set(available_objectives())
+
+
+class LambdaRanker(BaseEstimator):
+    """Gradient-boosted trees for learning to rank (LambdaMART by default).
+
+    Rows belong to queries given by ``qid`` (one id per row, any order) or by
+    LightGBM-style ``group`` sizes. The model scores documents; within a query
+    a higher score ranks higher. Parameter names follow LightGBM's
+    ``LGBMRanker`` where one exists.
+
+    Parameters
+    ----------
+    objective : str or Objective, default='lambdamart'
+        A registered objective name (``ltr.objectives.available_objectives()``)
+        or an ``Objective`` instance.
+    n_estimators : int, default=100
+        Number of boosting iterations (trees).
+    learning_rate : float, default=0.1
+        Shrinkage applied to every leaf value.
+    num_leaves : int, default=31
+        Maximum leaves per tree (leaf-wise growth).
+    max_depth : int, default=-1
+        Maximum depth of a leaf; -1 means no limit.
+    min_child_samples : int, default=20
+        Minimum rows in a leaf.
+    min_child_weight : float, default=1e-3
+        Minimum sum of hessians in a leaf.
+    min_split_gain : float, default=0.0
+        Minimum gain of a split.
+    reg_alpha, reg_lambda : float, default=0.0
+        L1 and L2 regularisation of leaf values. The Newton leaf value is
+        ``-T(G) / (H + reg_lambda)`` with ``T(G) = sign(G) max(|G| - reg_alpha, 0)``.
+    subsample : float, default=1.0
+        Fraction of *queries* used for each tree (bagging by query).
+    subsample_freq : int, default=0
+        Draw a new query subsample every ``subsample_freq`` iterations (0: off).
+    colsample_bytree : float, default=1.0
+        Fraction of features drawn for each tree.
+    max_bin : int, default=255
+        Maximum bins per feature; NaN gets a bin of its own.
+    random_state : int, RandomState, Generator or None, default=None
+        Seed of every random choice (binning sample, subsampling, stochastic
+        objectives). Fix it for reproducible models: the same data and seed
+        give the same model for any ``n_jobs``.
+    n_jobs : int or None, default=None
+        Threads for the kernels (None or -1: all cores).
+    sigmoid : float, default=1.0
+        LambdaMART's sigma.
+    lambdarank_truncation_level : int, default=30
+        LambdaMART pairs need one member in the current top-k.
+    lambdarank_norm : bool, default=True
+        LambdaMART's lambda normalisation (as LightGBM).
+    label_gain : array-like or None, default=None
+        Gain of each integer label (default ``2**label - 1``); used by
+        LambdaMART and by the NDCG evaluation.
+    objective_params : dict or None, default=None
+        Extra parameters for the objective's constructor (e.g.
+        ``{"permutations": 20}`` for YetiRank).
+    eval_at : tuple of int, default=(10,)
+        Evaluation cutoffs: ``ndcg@k`` is computed on every eval set for each k.
+    early_stopping_rounds : int or None, default=None
+        Stop when ``ndcg@{eval_at[0]}`` on the last eval set has not improved
+        for that many iterations; ``predict`` then uses the best iteration.
+    importance_type : {'split', 'gain'}, default='split'
+        What ``feature_importances_`` counts.
+    verbose : int, default=0
+        Print the evaluation every ``verbose`` iterations (0: silent).
+
+    Attributes
+    ----------
+    booster_ : Booster
+    objective_ : Objective
+        The fitted objective (holds learned state such as propensities).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
+    n_iter_ : int
+        Trees built by the last call to fit.
+    best_iteration_ : int or None
+        Number of trees that gave the best validation score (early stopping).
+    best_score_ : dict
+    evals_result_ : dict
+        ``{set name: {metric: [value per iteration]}}``.
+    feature_importances_ : ndarray of shape (n_features,)
+
+    Notes
+    -----
+    Metadata routing: with ``sklearn.set_config(enable_metadata_routing=True)``
+    use ``LambdaRanker().set_fit_request(qid=True).set_score_request(qid=True)``
+    so that ``Pipeline``, ``GridSearchCV`` and ``cross_validate`` slice ``qid``
+    per fold (split with ``GroupKFold`` on the same ids).
+    """
+
+    _parameter_constraints = {
+        "objective": [StrOptions(set()), Objective],  # names filled in at validation time
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "num_leaves": [Interval(Integral, 2, 131072, closed="both")],
+        "max_depth": [Interval(Integral, -1, None, closed="left")],
+        "min_child_samples": [Interval(Integral, 1, None, closed="left")],
+        "min_child_weight": [Interval(Real, 0.0, None, closed="left")],
+        "min_split_gain": [Interval(Real, 0.0, None, closed="left")],
+        "reg_alpha": [Interval(Real, 0.0, None, closed="left")],
+        "reg_lambda": [Interval(Real, 0.0, None, closed="left")],
+        "subsample": [Interval(Real, 0.0, 1.0, closed="right")],
+        "subsample_freq": [Interval(Integral, 0, None, closed="left")],
+        "colsample_bytree": [Interval(Real, 0.0, 1.0, closed="right")],
+        "max_bin": [Interval(Integral, 2, 255, closed="both")],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "sigmoid": [Interval(Real, 0.0, None, closed="neither")],
+        "lambdarank_truncation_level": [Interval(Integral, 1, None, closed="left")],
+        "lambdarank_norm": ["boolean"],
+        "label_gain": ["array-like", None],
+        "objective_params": [dict, None],
+        "eval_at": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
+        "importance_type": [StrOptions({"split", "gain"})],
+        "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
+    }
+
+    def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
+                 min_child_samples=20, min_child_weight=1e-3, min_split_gain=0.0, reg_alpha=0.0, reg_lambda=0.0,
+                 subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
+                 sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
+                 objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
+                 verbose=0):
+        self.objective = objective
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.min_child_weight = min_child_weight
+        self.min_split_gain = min_split_gain
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.max_bin = max_bin
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.sigmoid = sigmoid
+        self.lambdarank_truncation_level = lambdarank_truncation_level
+        self.lambdarank_norm = lambdarank_norm
+        self.label_gain = label_gain
+        self.objective_params = objective_params
+        self.eval_at = eval_at
+        self.early_stopping_rounds = early_stopping_rounds
+        self.importance_type = importance_type
+        self.verbose = verbose
+
+    def _validate_params(self):
+        # The objective names are only known once every module has registered.
+        self._parameter_constraints = dict(type(self)._parameter_constraints)
+        self._parameter_constraints["objective"] = [StrOptions(_objective_names()), Objective]
+        super()._validate_params()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        return tags
+
+    # -- helpers ----------------------------------------------------------------
+    def _eval_cutoffs(self):
+        ks = [self.eval_at] if isinstance(self.eval_at, numbers.Integral) else list(self.eval_at)
+        if not ks or any((not isinstance(k, numbers.Integral)) or k < 1 for k in ks):
+            raise ValueError(f"eval_at must be positive integers, got {self.eval_at!r}")
+        return [int(k) for k in ks]
+
+    def _metrics(self):
+        from .metrics import parse_metric
+
+        opts = {} if self.label_gain is None else {"gain": np.asarray(self.label_gain, dtype=np.float64)}
+        out = []
+        for k in self._eval_cutoffs():
+            m = parse_metric(f"ndcg@{k}", **opts)
+            out.append((f"ndcg@{k}", m, m.higher_is_better))
+        return out
+
+    def _make_objective(self):
+        params = self.get_params(deep=False)
+        params.pop("objective")
+        if isinstance(self.objective, Objective):
+            if self.objective_params:
+                raise ValueError("objective_params is for objective names; configure an Objective instance directly")
+            return get_objective(self.objective)
+        obj = get_objective(self.objective, **params)
+        if self.objective_params:
+            cls = type(obj)
+            kwargs = {k: params[k] for k in cls.estimator_params if k in params}
+            kwargs.update(self.objective_params)
+            try:
+                obj = cls(**kwargs)
+            except TypeError as exc:
+                raise ValueError(f"objective_params do not fit objective {self.objective!r}: {exc}") from None
+        return obj
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self, "booster_")
+        return validate_data(self, X, reset=False, accept_sparse="csr", ensure_all_finite="allow-nan",
+                             dtype=[np.float64, np.float32])
+
+    # -- fit ------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, qid=None, group=None, sample_weight=None, position=None, eval_set=None, eval_qid=None,
+            eval_group=None, callbacks=None, init_model=None):
+        """Fit the ranker.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Relevance labels (integers for LambdaMART; see the objective).
+        qid : array-like of shape (n_samples,), optional
+            Query id of every row, in any order. Rows of a query need not be
+            contiguous; outputs keep the caller's row order.
+        group : array-like of shape (n_queries,), optional
+            LightGBM-style query sizes (rows already grouped). Not with qid.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights; gradients and hessians are multiplied by them.
+        position : array-like of shape (n_samples,), optional
+            1-based display position of each row (unbiased objectives).
+        eval_set : list of (X, y) pairs, optional
+            Evaluation sets; each needs its query ids in eval_qid (or sizes
+            in eval_group) unless it is a single query.
+        eval_qid, eval_group : list of array-like, optional
+        callbacks : list of ltr.callbacks.Callback, optional
+        init_model : LambdaRanker, Booster or path, optional
+            Continue training from this model (same bins and objective).
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, accept_sparse="csr", ensure_all_finite="allow-nan",
+                             dtype=[np.float64, np.float32], y_numeric=True)
+        y = np.asarray(y, dtype=np.float64)
+        n_samples = X.shape[0]
+        layout = make_layout(n_samples, qid=qid, group=group, what="X")
+        X = layout.to_grouped(X)
+        y = layout.to_grouped(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+            if np.any(sample_weight < 0):
+                raise ValueError("sample_weight must be non-negative")
+            sample_weight = layout.to_grouped(np.asarray(sample_weight, dtype=np.float64))
+        if position is not None:
+            position = np.asarray(position)
+            if position.shape != (n_samples,):
+                raise ValueError(f"position must have one entry per row ({n_samples}), got shape {position.shape}")
+            position = layout.to_grouped(position)
+
+        seed = resolve_seed(self.random_state)
+        init_booster = self._init_booster(init_model)
+        objective = self._make_objective()
+        if init_booster is not None:
+            if objective.name != init_booster.objective.name:
+                raise ValueError(f"init_model was trained with objective {init_booster.objective.name!r}, "
+                                 f"not {objective.name!r}")
+            objective.set_state(init_booster.objective.state())
+        objective.validate_labels(y)
+
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be ltr.callbacks.Callback instances, got {type(cb).__name__}")
+
+        with numba_threads(self.n_jobs):
+            if init_booster is not None:
+                if init_booster.n_features != X.shape[1]:
+                    raise ValueError(f"init_model has {init_booster.n_features} features, X has {X.shape[1]}")
+                bin_mapper = init_booster.bin_mapper
+            else:
+                bin_mapper = BinMapper(max_bin=self.max_bin, seed=seed & 0xFFFFFFFF).fit(X)
+            X_binned = bin_mapper.transform(X)
+            del X
+            objective.setup(y, layout.group_ptr, sample_weight=sample_weight, seed=seed, position=position)
+            if objective.is_ranking and objective.n_degenerate_queries_ and self.verbose:
+                print(f"[ltr] {objective.n_degenerate_queries_} of {layout.n_queries} queries have one document "
+                      "or equal labels: they contribute no gradient")
+
+            eval_sets = self._prepare_eval_sets(eval_set, eval_qid, eval_group, bin_mapper)
+            metrics = self._metrics() if eval_sets else []
+            early = None
+            if self.early_stopping_rounds is not None:
+                if not eval_sets:
+                    raise ValueError("early_stopping_rounds needs an eval_set")
+                early = EarlyStopping(self.early_stopping_rounds, metric=metrics[0][0])
+                callbacks.append(early)
+            if self.verbose and eval_sets:
+                callbacks.append(LogEvaluation(period=int(self.verbose)))
+
+            if init_booster is not None:
+                booster = Booster(bin_mapper, objective, init_booster.init_score, init_booster.n_features,
+                                  feature_names=init_booster.feature_names, trees=list(init_booster.trees))
+            else:
+                names = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+                booster = Booster(bin_mapper, objective, objective.init_score(), X_binned.shape[1],
+                                  feature_names=names)
+            booster.params = self._params_for_file()
+            tree_params = TreeParams(num_leaves=self.num_leaves, max_depth=self.max_depth,
+                                     min_child_samples=self.min_child_samples, min_child_weight=self.min_child_weight,
+                                     min_split_gain=self.min_split_gain, reg_alpha=self.reg_alpha,
+                                     reg_lambda=self.reg_lambda, learning_rate=self.learning_rate)
+            sampling = _boosting.SamplingParams(self.subsample, self.subsample_freq, self.colsample_bytree)
+            n_before = booster.n_trees
+            evals_result, _ = _boosting.train(X_binned, y, layout.group_ptr, booster, tree_params, self.n_estimators,
+                                              seed, sampling, eval_sets, metrics, callbacks)
+
+        self.booster_ = booster
+        self.objective_ = objective
+        self.n_iter_ = booster.n_trees - n_before
+        self.evals_result_ = evals_result
+        if early is not None and early.best_iteration is not None:
+            self.best_iteration_ = early.best_iteration + 1
+            self.best_score_ = early.best_score
+            booster.best_iteration = self.best_iteration_
+        else:
+            self.best_iteration_ = None
+            self.best_score_ = {d: {m: v[-1] for m, v in ms.items()} for d, ms in evals_result.items()}
+        return self
+
+    def _params_for_file(self):
+        params = {}
+        for k, v in self.get_params(deep=False).items():
+            if isinstance(v, Objective):
+                v = v.name
+            elif isinstance(v, np.ndarray):
+                v = v.tolist()
+            elif isinstance(v, tuple):
+                v = list(v)
+            elif k == "random_state" and not (v is None or isinstance(v, (int, np.integer))):
+                v = None
+            if isinstance(v, np.integer):
+                v = int(v)
+            elif isinstance(v, np.floating):
+                v = float(v)
+            params[k] = v
+        return params
+
+    def _init_booster(self, init_model):
+        if init_model is None:
+            return None
+        if isinstance(init_model, LambdaRanker):
+            check_is_fitted(init_model, "booster_")
+            return init_model.booster_
+        if isinstance(init_model, Booster):
+            return init_model
+        if isinstance(init_model, (str, os.PathLike)):
+            return Booster.load_model(init_model)
+        raise TypeError(f"init_model must be a fitted LambdaRanker, a Booster or a path, got {type(init_model).__name__}")
+
+    def _prepare_eval_sets(self, eval_set, eval_qid, eval_group, bin_mapper):
+        if eval_set is None:
+            if eval_qid is not None or eval_group is not None:
+                raise ValueError("eval_qid / eval_group given without eval_set")
+            return []
+        if isinstance(eval_set, tuple) and len(eval_set) == 2 and not isinstance(eval_set[0], tuple):
+            eval_set = [eval_set]
+        n_sets = len(eval_set)
+        for name, v in (("eval_qid", eval_qid), ("eval_group", eval_group)):
+            if v is not None and len(v) != n_sets:
+                raise ValueError(f"{name} must have one entry per eval_set ({n_sets}), got {len(v)}")
+        out = []
+        for i, pair in enumerate(eval_set):
+            if len(pair) != 2:
+                raise ValueError(f"eval_set[{i}] must be an (X, y) pair")
+            Xe, ye = pair
+            Xe = validate_data(self, Xe, reset=False, accept_sparse="csr", ensure_all_finite="allow-nan",
+                               dtype=[np.float64, np.float32])
+            ye = np.asarray(ye, dtype=np.float64).ravel()
+            if ye.shape[0] != Xe.shape[0]:
+                raise ValueError(f"eval_set[{i}]: X has {Xe.shape[0]} rows but y has {ye.shape[0]}")
+            if not np.all(np.isfinite(ye)):
+                raise ValueError(f"eval_set[{i}]: y contains NaN or infinite labels")
+            q = None if eval_qid is None else eval_qid[i]
+            g = None if eval_group is None else eval_group[i]
+            if q is None and g is None and Xe.shape[0] > 1:
+                warnings.warn(f"eval_set[{i}] has no eval_qid / eval_group: it is evaluated as one query",
+                              UserWarning, stacklevel=3)
+            layout = make_layout(Xe.shape[0], qid=q, group=g, what=f"eval_set[{i}]", warn_single=False)
+            Xe = layout.to_grouped(Xe)
+            ye = layout.to_grouped(ye)
+            out.append(_boosting.EvalSet(f"valid_{i}", bin_mapper.transform(Xe), ye, layout.group_ptr))
+        return out
+
+    # -- predict / score ----------------------------------------------------------------
+    def predict(self, X, num_iteration=None):
+        """Scores of the rows of X (higher ranks higher); needs no query ids.
+
+        Uses the best iteration after early stopping unless `num_iteration`
+        says otherwise.
+        """
+        X = self._validate_X_predict(X)
+        if num_iteration is None:
+            num_iteration = self.best_iteration_
+        with numba_threads(self.n_jobs):
+            return self.booster_.predict(X, num_iteration=num_iteration)
+
+    def predict_proba(self, X, num_iteration=None):
+        """Calibrated probability of relevance of every row, shape (n_samples,).
+
+        Only for objectives whose scores are probabilities on the logit scale
+        ('binary', 'rcr'); other objectives raise ValueError.
+        """
+        check_is_fitted(self, "booster_")
+        if not self.objective_.produces_probabilities:
+            self.objective_.transform(np.zeros(0))  # raises the objective's message
+        return self.objective_.transform(self.predict(X, num_iteration=num_iteration))
+
+    def score(self, X, y, *, qid=None, group=None):
+        """Mean NDCG@10 over the queries (LightGBM conventions: exp gain, empty query = 1)."""
+        from .metrics import ndcg_score
+
+        scores = self.predict(X)
+        opts = {} if self.label_gain is None else {"gain": np.asarray(self.label_gain, dtype=np.float64)}
+        return float(ndcg_score(y, scores, qid=qid, group=group, k=10, **opts))
+
+    @property
+    def feature_importances_(self):
+        check_is_fitted(self, "booster_")
+        return self.booster_.feature_importance(self.importance_type, num_iteration=self.best_iteration_)
+
+    # -- model files ----------------------------------------------------------------------
+    def save_model(self, path, overwrite=False):
+        """Save the fitted model as versioned JSON (no pickle: loading never runs code)."""
+        check_is_fitted(self, "booster_")
+        self.booster_.save_model(path, overwrite=overwrite)
+
+    @classmethod
+    def load_model(cls, path):
+        """A fitted LambdaRanker from a file written by `save_model`."""
+        booster = Booster.load_model(path)
+        known = cls().get_params(deep=False)
+        params = {k: v for k, v in booster.params.items() if k in known}
+        if isinstance(params.get("eval_at"), list):
+            params["eval_at"] = tuple(params["eval_at"])
+        est = cls(**params)
+        est.booster_ = booster
+        est.objective_ = booster.objective
+        est.n_features_in_ = booster.n_features
+        if booster.feature_names is not None:
+            est.feature_names_in_ = np.asarray(booster.feature_names, dtype=object)
+        est.n_iter_ = booster.n_trees
+        est.best_iteration_ = booster.best_iteration
+        est.evals_result_ = {}
+        est.best_score_ = {}
+        return est
