@@ -470,3 +470,54 @@ def test_kernel_transform_codes():
     assert SoftmaxCE._transform == TRANSFORM_EXP and SigmoidSoftmaxCE._transform == TRANSFORM_EXP
     assert RegressionCompatibleRanking._transform == TRANSFORM_SIGMOID
     assert not RegressionCompatibleRanking._exact_hessian and SoftmaxCE._exact_hessian
+
+
+# ---------------------------------------------------------------------------
+# Through the estimator (small data, no eval set)
+# ---------------------------------------------------------------------------
+def _small_ranking_data(seed=0, n_queries=40, size=10):
+    rng = np.random.default_rng(seed)
+    n = n_queries * size
+    X = rng.normal(size=(n, 4))
+    qid = np.repeat(np.arange(n_queries), size)
+    p = expit(-1.0 + 1.5 * X[:, 0] + 0.5 * X[:, 1])
+    y = (rng.uniform(size=n) < p).astype(np.float64)
+    return X, y, qid
+
+
+@pytest.mark.parametrize("objective,params", [("rcr", {"rcr_alpha": 0.7}), ("sigmoid_softmax", {"alpha": 0.5})])
+def test_estimator_predict_proba_and_model_file(objective, params, tmp_path):
+    from ltr import LambdaRanker
+
+    X, y, qid = _small_ranking_data()
+    model = LambdaRanker(objective=objective, objective_params=params, n_estimators=20, num_leaves=7,
+                         random_state=0).fit(X, y, qid=qid)
+    proba = model.predict_proba(X)
+    assert proba.shape == (X.shape[0],)
+    assert np.all((proba > 0) & (proba < 1))
+    np.testing.assert_allclose(proba, expit(model.predict(X)))
+    # trained from logit(mean y) with a pointwise term: the mean stays close to the base rate
+    assert abs(proba.mean() - y.mean()) < 0.03
+    path = tmp_path / "model.json"
+    model.save_model(path)
+    loaded = LambdaRanker.load_model(path)
+    assert loaded.objective_.get_params() == model.objective_.get_params()
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-12)
+
+
+def test_estimator_graded_labels_and_softmax_has_no_probabilities(tmp_path):
+    from ltr import LambdaRanker
+
+    X, y, qid = _small_ranking_data(seed=1)
+    graded = y * 2.0  # grades 0/2: divided by the largest label
+    model = LambdaRanker(objective="rcr", objective_params={"label_scale": 4}, n_estimators=5,
+                         random_state=0).fit(X, graded, qid=qid)
+    assert model.objective_.label_scale_ == 4.0
+    path = tmp_path / "graded.json"
+    model.save_model(path)
+    assert LambdaRanker.load_model(path).objective_.label_scale_ == 4.0
+    soft = LambdaRanker(objective="softmax", n_estimators=5, random_state=0).fit(X, y, qid=qid)
+    with pytest.raises(ValueError, match="does not produce calibrated probabilities"):
+        soft.predict_proba(X)
+    with pytest.raises(ValueError, match="non-negative"):
+        LambdaRanker(objective="rcr", n_estimators=2).fit(X, y - 1.0, qid=qid)
