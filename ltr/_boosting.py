@@ -21,7 +21,9 @@ from ._dtypes import IDX_DTYPE
 from ._random import iteration_rng
 from .booster import Booster
 from .callbacks import CallbackEnv
+from ._rowset import LocalRowSet
 from .grower import TreeGrower, TreeParams
+from .predictor import Ensemble
 
 logger = logging.getLogger("ltr")
 
@@ -90,7 +92,8 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
     """
     objective = booster.objective
     n_samples, n_features = X_binned.shape
-    grower = TreeGrower(X_binned, booster.bin_mapper, tree_params)
+    grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
+    rowset = LocalRowSet(X_binned, booster.bin_mapper.missing_bin_)
     missing_bin = booster.bin_mapper.missing_bin_
 
     raw = booster.predict_binned(X_binned) if booster.trees else np.full(n_samples, booster.init_score)
@@ -122,16 +125,21 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
         else:
             rows = np.arange(n_samples, dtype=IDX_DTYPE)
         mask = sample_features(n_features, sampling.colsample_bytree, iteration_rng(seed, it, _STREAM_FEATURES))
-        tree = grower.grow(rows, grad, hess, mask, raw_score=None if use_bagging else raw)
+        rowset.start_tree(rows, grad, hess)
+        tree = grower.grow(rowset, mask)
         booster.add_tree(tree)
-        ens = booster._ensemble()
+        # A one-tree ensemble updates scores incrementally (no re-concatenation of all trees).
+        ens = Ensemble([tree])
         if use_bagging:
-            ens.predict_binned(X_binned, missing_bin, 0.0, it, it + 1, out=raw, add=True)
+            # rows outside the bag were not partitioned: predict them all
+            ens.predict_binned(X_binned, missing_bin, 0.0, 0, 1, out=raw, add=True)
+        else:
+            rowset.add_leaf_values(tree.leaf_value, raw)
         objective.after_iteration(raw, it)
 
         evaluation = {}
         for es, er in zip(eval_sets, eval_raw):
-            ens.predict_binned(es.X_binned, missing_bin, 0.0, it, it + 1, out=er, add=True)
+            ens.predict_binned(es.X_binned, missing_bin, 0.0, 0, 1, out=er, add=True)
             evaluation[es.name] = {}
             for name, fn, _ in metrics:
                 v = float(fn(es.y, er, es.group_ptr))

@@ -63,7 +63,7 @@ class QueryLayout:
         return np.diff(self.group_ptr)
 
 
-def _as_1d(a, name, n_samples):
+def _as_1d(a, name, n_samples, what="X"):
     arr = np.asarray(a)
     if arr.ndim != 1:
         if arr.ndim == 2 and 1 in arr.shape:
@@ -71,18 +71,17 @@ def _as_1d(a, name, n_samples):
         else:
             raise QueryError(f"{name} must be 1-dimensional, got an array of shape {arr.shape}")
     if n_samples is not None and name == "qid" and len(arr) != n_samples:
-        raise QueryError(f"qid has {len(arr)} entries but X has {n_samples} rows: pass one query id per row")
+        raise QueryError(f"qid has {len(arr)} entries but {what} has {n_samples} rows: pass one query id per row")
     return arr
 
 
-def layout_from_qid(qid, n_samples):
+def layout_from_qid(qid, n_samples, what="X"):
     """Group rows by query id. Ids may be numbers or strings, in any order.
 
-    Rows that already come query by query (each id in one contiguous block)
-    keep their order. Otherwise rows are stably sorted by id, so rows of one
-    query keep their relative order.
+    Rows are stably sorted by id (no copy when they already are), so rows of
+    one query keep their relative order and queries come in id order.
     """
-    qid = _as_1d(qid, "qid", n_samples)
+    qid = _as_1d(qid, "qid", n_samples, what)
     if qid.dtype == object or qid.dtype.kind in "US":
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in qid):
             raise QueryError("qid contains missing values (None or NaN)")
@@ -94,20 +93,21 @@ def layout_from_qid(qid, n_samples):
     n = len(qid)
     if n == 0:
         raise QueryError("qid is empty")
-    change = np.flatnonzero(qid[1:] != qid[:-1]) + 1
-    starts = np.concatenate(([0], change)).astype(PTR_DTYPE)
-    uniques = np.unique(qid)
-    if len(uniques) == len(starts):
-        group_ptr = np.concatenate((starts, [n])).astype(PTR_DTYPE)
-        return QueryLayout(order=None, group_ptr=group_ptr, query_ids=qid[starts])
-    order = np.argsort(qid, kind="stable")
-    sorted_qid = qid[order]
+    # Canonical order: queries sorted by id, rows of a query in input order.
+    # Input already sorted needs no copy; any other order is stably sorted, so
+    # the same rows given with the queries in another order train the same model.
+    if n == 1 or bool(np.all(qid[1:] >= qid[:-1])):
+        order = None
+        sorted_qid = qid
+    else:
+        order = np.argsort(qid, kind="stable").astype(np.int64)
+        sorted_qid = qid[order]
     change = np.flatnonzero(sorted_qid[1:] != sorted_qid[:-1]) + 1
     group_ptr = np.concatenate(([0], change, [n])).astype(PTR_DTYPE)
-    return QueryLayout(order=order.astype(np.int64), group_ptr=group_ptr, query_ids=sorted_qid[group_ptr[:-1]])
+    return QueryLayout(order=order, group_ptr=group_ptr, query_ids=sorted_qid[group_ptr[:-1]])
 
 
-def layout_from_group(group, n_samples):
+def layout_from_group(group, n_samples, what="X"):
     """LightGBM-style query sizes (rows must already be grouped)."""
     group = _as_1d(group, "group", None)
     if group.dtype.kind == "f":
@@ -120,7 +120,7 @@ def layout_from_group(group, n_samples):
         raise QueryError("group sizes must be positive")
     if group.sum() != n_samples:
         raise QueryError(
-            f"group sizes sum to {int(group.sum())} but X has {n_samples} rows; "
+            f"group sizes sum to {int(group.sum())} but {what} has {n_samples} rows; "
             "group is the number of rows of each query (pass qid for one id per row)"
         )
     group_ptr = np.concatenate(([0], np.cumsum(group))).astype(PTR_DTYPE)
@@ -132,9 +132,9 @@ def make_layout(n_samples, qid=None, group=None, what="X", warn_single=True):
     if qid is not None and group is not None:
         raise QueryError("pass either qid (one id per row) or group (query sizes), not both")
     if qid is not None:
-        return layout_from_qid(qid, n_samples)
+        return layout_from_qid(qid, n_samples, what)
     if group is not None:
-        return layout_from_group(group, n_samples)
+        return layout_from_group(group, n_samples, what)
     if warn_single and n_samples > SINGLE_QUERY_WARN_ROWS:
         warnings.warn(
             f"no qid given for {what}: all {n_samples} rows are treated as one query. "

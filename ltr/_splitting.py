@@ -36,14 +36,21 @@ def threshold_l1(g, alpha):
 
 @njit(**NJIT)
 def leaf_score(g, h, alpha, lam):
+    d = h + lam
+    if d <= 0.0:
+        # only a node whose rows all have zero hessian (no ranking signal)
+        return 0.0
     t = threshold_l1(g, alpha)
-    return t * t / (h + lam)
+    return t * t / d
 
 
 @njit(**NJIT)
 def leaf_output(g, h, alpha, lam):
-    """Newton leaf value -T(G) / (H + lambda)."""
-    return -threshold_l1(g, alpha) / (h + lam)
+    """Newton leaf value -T(G) / (H + lambda); 0 for a leaf with no curvature at all."""
+    d = h + lam
+    if d <= 0.0:
+        return 0.0
+    return -threshold_l1(g, alpha) / d
 
 
 @njit(**NJIT)

@@ -1,19 +1,21 @@
-"""Leaf-wise (best-first) growth of one tree from gradients and hessians.
+"""Leaf-wise (best-first) growth of one tree from gradient histograms.
 
-Pure orchestration: the numeric work is in `_histogram` and `_splitting`.
-At every step the leaf with the largest admissible gain is split, until
-`num_leaves` leaves exist or no leaf can be split. The smaller child's
-histogram is built from its rows; the larger child's is the parent's minus
-the smaller one's.
+Pure orchestration: the numeric work is in `_histogram`, `_splitting` and a
+row set (`_rowset.LocalRowSet`, or a distributed one). At every step the
+leaf with the largest admissible gain is split, until `num_leaves` leaves
+exist or no leaf can be split. The smaller child's histogram is built from
+its rows; the larger child's is the parent's minus the smaller one's.
+Leaves are numbered as in LightGBM: a split leaf keeps its id for its left
+child, and the right child takes the next id.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._dtypes import HIST_DTYPE, IDX_DTYPE
-from ._histogram import build_histogram, gather_gradients, subtract_histograms
+from ._dtypes import HIST_DTYPE
+from ._histogram import subtract_histograms
 from ._splitting import (BIN, FEATURE, GAIN, LEFT_C, LEFT_G, LEFT_H, MISSING_LEFT, SPLIT_RECORD_SIZE,
-                         add_leaf_values, find_best_split, leaf_output, partition_rows)
+                         find_best_split, leaf_output)
 from .predictor import Tree
 
 
@@ -32,10 +34,10 @@ class TreeParams:
 
 
 class _Leaf:
-    __slots__ = ("start", "end", "depth", "g", "h", "c", "slot", "split", "gain", "parent", "side")
+    __slots__ = ("depth", "g", "h", "c", "slot", "split", "gain", "parent", "side")
 
-    def __init__(self, start, end, depth, g, h, c, slot, parent, side):
-        self.start, self.end, self.depth = start, end, depth
+    def __init__(self, depth, g, h, c, slot, parent, side):
+        self.depth = depth
         self.g, self.h, self.c = g, h, c
         self.slot = slot
         self.split = None
@@ -44,28 +46,23 @@ class _Leaf:
 
 
 class TreeGrower:
-    """Grows trees on one binned training matrix, reusing its buffers across trees.
+    """Grows trees from a row set's histograms, reusing its buffers across trees.
 
     Parameters
     ----------
-    X_binned : ndarray of uint8, shape (n_samples, n_features), C order
+    n_features : int
     bin_mapper : BinMapper
         Gives the bins per feature, the missing bin and the raw thresholds.
     params : TreeParams
     """
 
-    def __init__(self, X_binned, bin_mapper, params):
-        self.X_binned = X_binned
+    def __init__(self, n_features, bin_mapper, params):
         self.bin_mapper = bin_mapper
         self.params = params
-        n_samples, n_features = X_binned.shape
         self.n_bins_non_missing = bin_mapper.n_bins_non_missing_
         self.missing_bin = bin_mapper.missing_bin_
         # One histogram per leaf that may still be split, allocated once.
         self.hist_pool = np.zeros((params.num_leaves, n_features, bin_mapper.n_bins, 3), dtype=HIST_DTYPE)
-        self.ordered_grad = np.empty(n_samples, dtype=np.float64)
-        self.ordered_hess = np.empty(n_samples, dtype=np.float64)
-        self.buffer = np.empty(n_samples, dtype=IDX_DTYPE)
         self.record = np.empty(SPLIT_RECORD_SIZE, dtype=np.float64)
 
     def _can_split(self, leaf):
@@ -86,24 +83,21 @@ class TreeGrower:
             leaf.split = None
             leaf.gain = -np.inf
 
-    def grow(self, rows, grad, hess, feature_mask, raw_score=None):
-        """Grow one tree on `rows` (int32, increasing; permuted in place).
+    def grow(self, rowset, feature_mask):
+        """Grow one tree on the rows of `rowset` (already started with `start_tree`).
 
-        If `raw_score` is given, the tree's leaf values are added to it for
-        the rows used (the training prediction update without a predict pass).
-        Returns the Tree.
+        Returns the Tree; the row set then knows every row's leaf
+        (``rowset.add_leaf_values``).
         """
         p = self.params
-        n = rows.shape[0]
-        og, oh = self.ordered_grad, self.ordered_hess
-        gather_gradients(rows, grad, hess, og, oh)
         root_hist = self.hist_pool[0]
-        build_histogram(self.X_binned, rows, og, oh, feature_mask, root_hist)
+        rowset.histogram(0, feature_mask, root_hist)
         used = np.flatnonzero(feature_mask)
         f0 = used[0] if used.size else 0
         g0 = float(root_hist[f0, :, 0].sum())
         h0 = float(root_hist[f0, :, 1].sum())
-        leaves = [_Leaf(0, n, 0, g0, h0, float(n), 0, -1, 0)]
+        c0 = float(root_hist[f0, :, 2].sum())
+        leaves = [_Leaf(0, g0, h0, c0, 0, -1, 0)]
         if self._can_split(leaves[0]) and p.num_leaves > 1:
             self._find_split(leaves[0], feature_mask)
 
@@ -121,15 +115,15 @@ class TreeGrower:
             leaf = leaves[best]
             rec = leaf.split
             feature, bin_idx, miss_left = int(rec[FEATURE]), int(rec[BIN]), bool(rec[MISSING_LEFT])
-            mid = partition_rows(self.X_binned, rows, leaf.start, leaf.end, feature, bin_idx, miss_left,
-                                 self.missing_bin, self.buffer)
+            right_id = len(leaves)
+            n_left = rowset.split(best, right_id, feature, bin_idx, miss_left)
             k = len(nodes["split_feature"])
             nodes["split_feature"].append(feature)
             nodes["threshold_bin"].append(bin_idx)
             nodes["threshold"].append(self.bin_mapper.bin_upper_bound(feature, bin_idx))
             nodes["missing_left"].append(1 if miss_left else 0)
             nodes["left_child"].append(~best)
-            nodes["right_child"].append(~len(leaves))
+            nodes["right_child"].append(~right_id)
             nodes["split_gain"].append(float(rec[GAIN]))
             nodes["internal_value"].append(leaf_output(leaf.g, leaf.h, alpha, lam) * lr)
             nodes["internal_weight"].append(leaf.h)
@@ -139,19 +133,18 @@ class TreeGrower:
                 nodes[side][leaf.parent] = k
 
             lg, lh, lc = float(rec[LEFT_G]), float(rec[LEFT_H]), float(rec[LEFT_C])
-            left = _Leaf(leaf.start, mid, leaf.depth + 1, lg, lh, lc, leaf.slot, k, 0)
-            right = _Leaf(mid, leaf.end, leaf.depth + 1, leaf.g - lg, leaf.h - lh, leaf.c - lc, len(leaves), k, 1)
-            assert int(lc) == mid - leaf.start, "partition disagrees with the histogram"
+            if int(lc) != n_left:
+                raise RuntimeError(f"partition sent {n_left} rows left, the histogram says {int(lc)}")
+            left = _Leaf(leaf.depth + 1, lg, lh, lc, leaf.slot, k, 0)
+            right = _Leaf(leaf.depth + 1, leaf.g - lg, leaf.h - lh, leaf.c - lc, right_id, k, 1)
             leaves[best] = left
             leaves.append(right)
 
             if len(leaves) < p.num_leaves and (self._can_split(left) or self._can_split(right)):
-                # parent's histogram lives in left.slot; the new slot is right.slot
-                small, large = (left, right) if left.c <= right.c else (right, left)
-                parent_slot, new_slot = leaf.slot, right.slot
-                srows = rows[small.start:small.end]
-                gather_gradients(srows, grad, hess, og, oh)
-                build_histogram(self.X_binned, srows, og, oh, feature_mask, self.hist_pool[new_slot])
+                # The parent's histogram is in left.slot; right.slot is free.
+                small_id, small, large = (best, left, right) if left.c <= right.c else (right_id, right, left)
+                parent_slot, new_slot = leaf.slot, right_id
+                rowset.histogram(small_id, feature_mask, self.hist_pool[new_slot])
                 subtract_histograms(self.hist_pool[parent_slot], self.hist_pool[new_slot], self.hist_pool[parent_slot])
                 small.slot, large.slot = new_slot, parent_slot
                 for child in (left, right):
@@ -159,14 +152,9 @@ class TreeGrower:
                         self._find_split(child, feature_mask)
 
         leaf_value = np.array([leaf_output(lf.g, lf.h, alpha, lam) * lr for lf in leaves], dtype=np.float64)
-        tree = Tree(
+        return Tree(
             **{k: np.asarray(v) for k, v in nodes.items()},
             leaf_value=leaf_value,
             leaf_weight=np.array([lf.h for lf in leaves]),
             leaf_count=np.array([int(lf.c) for lf in leaves]),
         )
-        if raw_score is not None:
-            starts = np.array([lf.start for lf in leaves], dtype=np.int64)
-            ends = np.array([lf.end for lf in leaves], dtype=np.int64)
-            add_leaf_values(rows, starts, ends, leaf_value, raw_score)
-        return tree

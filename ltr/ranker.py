@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -433,24 +434,44 @@ class LambdaRanker(BaseEstimator):
         with numba_threads(self.n_jobs):
             return self.booster_.predict(X, num_iteration=num_iteration)
 
+    def _check_proba(self):
+        obj = self.objective_ if hasattr(self, "objective_") else self._make_objective()
+        if not obj.produces_probabilities:
+            raise AttributeError(
+                f"predict_proba is not available: objective {obj.name!r} does not produce calibrated "
+                "probabilities (use a calibrated objective such as 'binary' or 'rcr')"
+            )
+        return True
+
+    @available_if(_check_proba)
     def predict_proba(self, X, num_iteration=None):
         """Calibrated probability of relevance of every row, shape (n_samples,).
 
         Only for objectives whose scores are probabilities on the logit scale
-        ('binary', 'rcr'); other objectives raise ValueError.
+        (``produces_probabilities``, e.g. 'binary', 'rcr'); for other
+        objectives the method is absent (AttributeError saying why).
         """
-        check_is_fitted(self, "booster_")
-        if not self.objective_.produces_probabilities:
-            self.objective_.transform(np.zeros(0))  # raises the objective's message
-        return self.objective_.transform(self.predict(X, num_iteration=num_iteration))
+        raw = self.predict(X, num_iteration=num_iteration)
+        return self.objective_.transform(raw)
 
-    def score(self, X, y, *, qid=None, group=None):
-        """Mean NDCG@10 over the queries (LightGBM conventions: exp gain, empty query = 1)."""
+    def score(self, X, y, *, qid=None, group=None, sample_weight=None):
+        """Mean NDCG@10 over the queries (LightGBM conventions: exp gain, empty query = 1).
+
+        With `sample_weight`, each query's NDCG is weighted by the mean weight
+        of its rows.
+        """
         from .metrics import ndcg_score
 
         scores = self.predict(X)
         opts = {} if self.label_gain is None else {"gain": np.asarray(self.label_gain, dtype=np.float64)}
-        return float(ndcg_score(y, scores, qid=qid, group=group, k=10, **opts))
+        if sample_weight is None:
+            return float(ndcg_score(y, scores, qid=qid, group=group, k=10, **opts))
+        per_query = np.asarray(ndcg_score(y, scores, qid=qid, group=group, k=10, per_query=True, **opts), dtype=float)
+        sample_weight = _check_sample_weight(sample_weight, np.empty((len(scores), 0)))
+        layout = make_layout(len(scores), qid=qid, group=group, warn_single=False)
+        w = np.add.reduceat(layout.to_grouped(sample_weight), layout.group_ptr[:-1]) / layout.sizes()
+        keep = ~np.isnan(per_query)
+        return float(np.average(per_query[keep], weights=w[keep]))
 
     @property
     def feature_importances_(self):

@@ -1,0 +1,68 @@
+"""Where the rows of a tree live while it grows.
+
+The grower decides splits from histograms; a *row set* owns the rows and
+answers three questions about them: the histogram of a leaf, how a split
+divides a leaf, and adding leaf values to raw scores. `LocalRowSet` keeps
+everything in this process. A distributed row set (``ltr.dask``) implements
+the same methods over data partitions on other workers and sums their
+histograms, so the grower and the split finder are shared.
+"""
+import numpy as np
+
+from ._dtypes import IDX_DTYPE
+from ._histogram import build_histogram, gather_gradients
+from ._splitting import add_leaf_values, partition_rows
+
+
+class LocalRowSet:
+    """Rows of one binned matrix, kept in a partition array (LightGBM's layout).
+
+    The rows of leaf ``l`` are ``rows[start[l]:end[l]]``, in increasing order.
+    Buffers are allocated once and reused for every tree.
+    """
+
+    def __init__(self, X_binned, missing_bin):
+        self.X_binned = X_binned
+        self.missing_bin = missing_bin
+        n = X_binned.shape[0]
+        self.ordered_grad = np.empty(n, dtype=np.float64)
+        self.ordered_hess = np.empty(n, dtype=np.float64)
+        self.buffer = np.empty(n, dtype=IDX_DTYPE)
+        self.rows = None
+
+    def start_tree(self, rows, grad, hess):
+        """Begin a tree on `rows` (int32, increasing; owned by the row set) with these gradients."""
+        self.rows = rows
+        self.grad = grad
+        self.hess = hess
+        self.start = {0: 0}
+        self.end = {0: rows.shape[0]}
+
+    def count(self, leaf):
+        return self.end[leaf] - self.start[leaf]
+
+    def histogram(self, leaf, feature_mask, out):
+        """Fill `out` (n_features, n_bins, 3) with the sums over the rows of `leaf`."""
+        r = self.rows[self.start[leaf]:self.end[leaf]]
+        gather_gradients(r, self.grad, self.hess, self.ordered_grad, self.ordered_hess)
+        build_histogram(self.X_binned, r, self.ordered_grad, self.ordered_hess, feature_mask, out)
+
+    def split(self, leaf, right_leaf, feature, bin_idx, missing_left):
+        """Split `leaf`: its left part keeps the id `leaf`, the right part becomes `right_leaf`.
+
+        Returns the number of rows sent left.
+        """
+        a, b = self.start[leaf], self.end[leaf]
+        mid = partition_rows(self.X_binned, self.rows, a, b, feature, bin_idx, missing_left, self.missing_bin,
+                             self.buffer)
+        self.end[leaf] = mid
+        self.start[right_leaf] = mid
+        self.end[right_leaf] = b
+        return mid - a
+
+    def add_leaf_values(self, leaf_values, raw_score):
+        """raw_score[row] += leaf_values[leaf of row] for the rows of this tree."""
+        n_leaves = leaf_values.shape[0]
+        starts = np.array([self.start[l] for l in range(n_leaves)], dtype=np.int64)
+        ends = np.array([self.end[l] for l in range(n_leaves)], dtype=np.int64)
+        add_leaf_values(self.rows, starts, ends, leaf_values, raw_score)
