@@ -517,7 +517,10 @@ def test_estimator_graded_labels_and_softmax_has_no_probabilities(tmp_path):
     model.save_model(path)
     assert LambdaRanker.load_model(path).objective_.label_scale_ == 4.0
     soft = LambdaRanker(objective="softmax", n_estimators=5, random_state=0).fit(X, y, qid=qid)
-    with pytest.raises(ValueError, match="does not produce calibrated probabilities"):
+    # the estimator hides predict_proba for objectives whose scores are not probabilities
+    assert not hasattr(soft, "predict_proba") and hasattr(model, "predict_proba")
+    with pytest.raises(AttributeError, match="predict_proba") as info:
         soft.predict_proba(X)
+    assert "does not produce calibrated probabilities" in str(info.value.__cause__)
     with pytest.raises(ValueError, match="non-negative"):
         LambdaRanker(objective="rcr", n_estimators=2).fit(X, y - 1.0, qid=qid)
