@@ -106,7 +106,7 @@ def click_rate_data(n_queries, docs_per_query, seed, n_features=20):
 
 
 def click_folds(quick):
-    nq = (300, 100, 300) if quick else (1000, 300, 1000)
+    nq = (300, 100, 300) if quick else (700, 200, 1000)
     for f, seed in enumerate([11, 12, 13][: 1 if quick else 3], start=1):
         tr = click_rate_data(nq[0], 20, seed * 10 + 1)
         va = click_rate_data(nq[1], 20, seed * 10 + 2)
