@@ -1,8 +1,6 @@
 """Plots of model behaviour. Needs matplotlib (``pip install ltr[plot]``), imported only when a plot is drawn."""
 import numpy as np
 
-from .metrics._calibration import expected_calibration_error, reliability_curve
-
 
 def _import_pyplot():
     try:
@@ -44,6 +42,8 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, strategy="quantile", sample_w
         ``ax.lines[0]`` is the diagonal, then one line per model, whose data
         are ``reliability_curve``'s ``(mean_predicted, observed_frequency)``.
     """
+    from .metrics._calibration import expected_calibration_error, reliability_curve
+
     if isinstance(y_prob, dict):
         if not y_prob:
             raise ValueError("y_prob is an empty dict; give at least one model's predictions")
