@@ -317,24 +317,30 @@ class WorkerPartitions:
         else:
             self.rowset.add_leaf_values(tree.leaf_value, self.raw)
 
-    def cmd_iteration_statistics(self, iteration):
+    def cmd_objective_reduce(self, name, args):
+        """Sum over this worker's partitions of ``objective.<name>(raw_score, *args)`` (global updates)."""
         out = None
         for p, sl in self._slices():
-            out = combine(out, p.objective.iteration_statistics(self.raw[sl], iteration))
+            out = combine(out, getattr(p.objective, name)(self.raw[sl], *args))
         return out
 
-    def cmd_apply_iteration_statistics(self, stats, iteration):
+    def cmd_objective_apply(self, update, iteration):
+        """Every partition's objective takes the update the driver computed from the reductions."""
         for p in self.partitions:
-            p.objective.apply_iteration_statistics(stats, iteration)
+            p.objective.apply_update(update, iteration)
 
 
 def check_objective_supported(objective):
-    """Raise if `objective` cannot be trained exactly over partitions.
+    """Raise if `objective` cannot be trained exactly over partitions; True if it updates global state.
 
     Distributed training needs (a) stochastic objectives to draw query q's
     randomness from its global index (``query_offset_``), (b) an objective
-    that updates global state after each tree to expose that update as a
-    sum over queries (``iteration_statistics`` / ``apply_iteration_statistics``).
+    that updates learned state after each tree from all the data (DLA) to
+    express that update through reductions: ``after_iteration_distributed(
+    iteration, reduce) -> update`` runs on the driver, where ``reduce(name,
+    *args)`` is the sum over all partitions of ``objective.<name>(raw_score,
+    *args)``, and ``apply_update(update, iteration)`` brings every
+    partition's objective to the driver's state.
     """
     cls = type(objective)
     if objective.is_stochastic and not getattr(objective, "supports_query_offset", False):
@@ -344,15 +350,15 @@ def check_objective_supported(objective):
             "streams. Its kernels must seed query q with mix_seed(seed, iteration, q + self.query_offset_)."
         )
     overrides_after = cls.after_iteration is not Objective.after_iteration
-    has_stats = callable(getattr(objective, "iteration_statistics", None)) and callable(
-        getattr(objective, "apply_iteration_statistics", None))
-    if overrides_after and not has_stats:
+    distributed = callable(getattr(objective, "after_iteration_distributed", None)) and callable(
+        getattr(objective, "apply_update", None))
+    if overrides_after and not distributed:
         raise ValueError(
             f"objective {objective.name!r} updates learned state after every tree (after_iteration) from all "
-            "the data, but does not expose that update as a reduction (iteration_statistics / "
-            "apply_iteration_statistics); it cannot be trained distributed"
+            "the data, but does not express that update through reductions (after_iteration_distributed / "
+            "apply_update); it cannot be trained distributed"
         )
-    return has_stats
+    return distributed
 
 
 def reduce_partition_statistics(per_partition):

@@ -108,9 +108,11 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
     Parameters
     ----------
     iteration_stats : bool
-        The objective updates state after each tree from a sum over queries
-        (DLA): the sums of every partition are reduced, applied to the
-        driver's objective and broadcast to the partitions.
+        The objective updates learned state after each tree from all the
+        data (DLA): the driver's objective runs
+        ``after_iteration_distributed(iteration, reduce)``, each ``reduce``
+        a batch summing a method of the partitions' objectives, and the
+        update it returns is sent to every partition.
     history : list or None
         If given, receives one dict per iteration with the traffic counted
         during that iteration (benchmarks; a tree's "finish" command travels
@@ -205,8 +207,10 @@ def _one_tree(rowset, grower, booster, objective, it, seed, sampling, use_baggin
     booster.add_tree(tree)
     rowset.queue("finish_tree", tree, it)
     if iteration_stats:
-        rowset.queue("iteration_statistics", it)
-        stats = rowset.flush()[-1]
-        objective.apply_iteration_statistics(stats, it)
-        rowset.queue("apply_iteration_statistics", stats, it)
+        def reduce(name, *args):
+            rowset.queue("objective_reduce", name, args)  # the first one also carries "finish_tree"
+            return rowset.flush()[-1]
+
+        update = objective.after_iteration_distributed(it, reduce)
+        rowset.queue("objective_apply", update, it)
     return tree
