@@ -77,7 +77,9 @@ class DaskLambdaRanker(LambdaRanker):
 
     A worker lost during training raises `WorkerLostError` naming the worker
     and its partitions (no model is returned), unless ``worker_retries``
-    allows rebuilding the partitions elsewhere.
+    allows rebuilding the partitions elsewhere. A loss is noticed at the
+    next batch, at the latest after ``distributed.comm.timeouts.connect``
+    (Dask's connection timeout).
 
     Attributes
     ----------
@@ -303,9 +305,7 @@ class DaskLambdaRanker(LambdaRanker):
                 f.result()
             actors.append(f.result())
         del futures
-        backend = ActorBackend(client, actors, used, parts)
-        backend._actor_futures = actor_futures
-        return backend
+        return ActorBackend(client, actors, used, parts, actor_futures)
 
     def _recover(self, client, plan, payloads, booster, template, seed, lost, wait_seconds=30.0):
         """A new backend on the live workers, in the state training had before the current iteration."""

@@ -211,9 +211,10 @@ class WorkerActor(TreeRunner, WorkerPartitions):
 class ActorBackend:
     """One `WorkerActor` per worker; the driver calls the root of the reduction tree."""
 
-    def __init__(self, client, actors, addresses, partitions):
+    def __init__(self, client, actors, addresses, partitions, actor_futures=()):
         self.client = client
         self.actors = list(actors)
+        self._actor_futures = list(actor_futures)  # keep the actors alive while training
         self.addresses = list(addresses)
         self.partitions = [list(p) for p in partitions]
         keys = [a.key for a in self.actors]
