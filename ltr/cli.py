@@ -218,7 +218,10 @@ def _progress_callback(stream, mode, console):
             filled = int(round(frac * self.width))
             bar = "#" * filled + "-" * (self.width - filled)
             elapsed = time.perf_counter() - self.start
-            line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, f"{elapsed:.1f}s") if p)
+            clock = f"{elapsed:.1f}s"
+            if 0 < done < self.total:
+                clock += f" (ETA {elapsed / done * (self.total - done):.0f}s)"
+            line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, clock) if p)
             stream.write(line + "\033[K")
             stream.flush()
             self.last_draw = time.perf_counter()
