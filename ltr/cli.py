@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import difflib
 import json
-import math
 import os
 import sys
 import time
@@ -36,6 +35,7 @@ import traceback
 import warnings
 
 from ._version import __version__
+from .callbacks import Callback
 
 PROG = "ltr"
 
@@ -45,7 +45,6 @@ LIGHTGBM_ALIASES = {
     "num_iteration": "n_estimators",
     "num_boost_round": "n_estimators",
     "num_trees": "n_estimators",
-    "n_iter": "n_estimators",
     "eta": "learning_rate",
     "shrinkage_rate": "learning_rate",
     "min_data_in_leaf": "min_child_samples",
@@ -104,24 +103,21 @@ def _describe(exc):
 
 
 def _exit_code(exc):
+    """2 for usage errors (including bad parameter values, which scikit-learn reports), else 1."""
     if isinstance(exc, CommandError):
         return exc.exit_code
-    try:
-        from sklearn.utils._param_validation import InvalidParameterError
-    except ImportError:  # pragma: no cover
-        InvalidParameterError = ()
-    if InvalidParameterError and isinstance(exc, InvalidParameterError):
-        return 2
-    return 1
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    return 2 if isinstance(exc, InvalidParameterError) else 1
 
 
 @contextlib.contextmanager
-def _one_line_warnings(quiet_stream):
-    """Show warnings as ``ltr: warning: ...`` lines (no source line dumps)."""
+def _one_line_warnings():
+    """Show warnings as ``ltr: warning: ...`` lines on stderr (no source line dumps)."""
     previous = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"{PROG}: warning: {_one_line(message)}", file=quiet_stream())
+        print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
 
     warnings.showwarning = show
     try:
@@ -169,72 +165,71 @@ def _format_evaluation(evaluation):
     return "  ".join(parts)
 
 
-def _progress_callback(stream, mode, console):
+class ProgressCallback(Callback):
     """A training callback showing progress on `stream`.
 
     mode 'bar' redraws one line (for a terminal), 'lines' prints a plain line
-    every tenth of the run (for a log file).
+    every tenth of the run (for a log file). `console` holds the notes
+    printed once training starts.
     """
-    from .callbacks import Callback
 
-    class Progress(Callback):
-        width = 28
+    width = 28
 
-        def __init__(self):
-            self.total = 0
-            self.done = 0
-            self.start = None
-            self.last_draw = 0.0
-            self.last_text = ""
-            self.drawn = False
+    def __init__(self, stream, mode, console):
+        if mode not in ("bar", "lines"):
+            raise ValueError(f"mode must be 'bar' or 'lines', got {mode!r}")
+        self.stream, self.mode, self.console = stream, mode, console
+        self.total = 0
+        self.done = 0
+        self.start = None
+        self.last_draw = 0.0
+        self.last_text = ""
+        self.drawn = False
 
-        def before_training(self, env):
-            console.release()
-            self.total = env.end_iteration - env.begin_iteration
-            self.start = time.perf_counter()
-            if mode == "bar":
-                self._draw(0, "")
-            else:
-                print(f"[{PROG}] training {self.total} trees", file=stream, flush=True)
+    def before_training(self, env):
+        self.console.release()
+        self.total = env.end_iteration - env.begin_iteration
+        self.start = time.perf_counter()
+        if self.mode == "bar":
+            self._draw(0, "")
+        else:
+            print(f"[{PROG}] training {self.total} trees", file=self.stream, flush=True)
 
-        def after_iteration(self, env):
-            self.done = env.iteration + 1 - env.begin_iteration
-            text = _format_evaluation(env.evaluation)
-            self.last_text = text
-            now = time.perf_counter()
-            if mode == "bar":
-                if now - self.last_draw >= 0.1 or self.done == self.total:
-                    self._draw(self.done, text)
-            else:
-                period = max(1, self.total // 10)
-                if self.done % period == 0 or self.done == self.total or self.done == 1:
-                    elapsed = now - self.start
-                    parts = [f"[{PROG}] tree {self.done}/{self.total}", text, f"({elapsed:.1f}s)"]
-                    print("  ".join(p for p in parts if p), file=stream, flush=True)
-            return False
+    def after_iteration(self, env):
+        self.done = env.iteration + 1 - env.begin_iteration
+        text = _format_evaluation(env.evaluation)
+        self.last_text = text
+        now = time.perf_counter()
+        if self.mode == "bar":
+            if now - self.last_draw >= 0.1 or self.done == self.total:
+                self._draw(self.done, text)
+        else:
+            period = max(1, self.total // 10)
+            if self.done % period == 0 or self.done == self.total or self.done == 1:
+                parts = [f"[{PROG}] tree {self.done}/{self.total}", text, f"({now - self.start:.1f}s)"]
+                print("  ".join(p for p in parts if p), file=self.stream, flush=True)
+        return False
 
-        def _draw(self, done, text):
-            frac = done / self.total if self.total else 1.0
-            filled = int(round(frac * self.width))
-            bar = "#" * filled + "-" * (self.width - filled)
-            elapsed = time.perf_counter() - self.start
-            clock = f"{elapsed:.1f}s"
-            if 0 < done < self.total:
-                clock += f" (ETA {elapsed / done * (self.total - done):.0f}s)"
-            line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, clock) if p)
-            stream.write(line + "\033[K")
-            stream.flush()
-            self.last_draw = time.perf_counter()
-            self.drawn = True
+    def _draw(self, done, text):
+        frac = done / self.total if self.total else 1.0
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        clock = f"{elapsed:.1f}s"
+        if 0 < done < self.total:
+            clock += f" (ETA {elapsed / done * (self.total - done):.0f}s)"
+        line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, clock) if p)
+        self.stream.write(line + "\033[K")  # erase what a longer previous line left
+        self.stream.flush()
+        self.last_draw = time.perf_counter()
+        self.drawn = True
 
-        def close(self):
-            """End the bar's line (training may stop before the last tree)."""
-            if mode == "bar" and self.drawn:
-                self._draw(self.done, self.last_text)
-                stream.write("\n")
-                stream.flush()
-
-    return Progress()
+    def close(self):
+        """End the bar's line (training may stop before the last tree)."""
+        if self.mode == "bar" and self.drawn:
+            self._draw(self.done, self.last_text)
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 # ----------------------------------------------------------------------------
@@ -652,7 +647,7 @@ def cmd_fit(args):
     progress = None
     if not args.quiet:
         mode = "bar" if sys.stderr.isatty() else "lines"
-        progress = _progress_callback(sys.stderr, mode, console)
+        progress = ProgressCallback(sys.stderr, mode, console)
         callbacks.append(progress)
     t0 = time.perf_counter()
     try:
@@ -949,7 +944,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
     try:
-        with _one_line_warnings(lambda: sys.stderr):
+        with _one_line_warnings():
             parser = build_parser()
             args = parser.parse_args(argv)
             if args.command is None:
@@ -961,6 +956,13 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ltr predict ... -o - | head`: the reader left, not an error to report
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        except (OSError, ValueError):
+            pass
+        return 1
     except (CommandError, ValueError, TypeError, OSError, ImportError, KeyError, MemoryError) as exc:
         if debug:
             traceback.print_exc()
