@@ -775,7 +775,7 @@ def model_summary(est, path):
         "written_by_ltr": raw.get("ltr_version"),
         "objective": booster.objective.name,
         "objective_params": booster.objective.get_params(),
-        "objective_state": _short_state(booster.objective.state()),
+        "objective_state": _short_state(raw["objective"].get("state")),  # as stored in the file
         "n_trees": len(trees),
         "best_iteration": booster.best_iteration,
         "n_features": booster.n_features,
