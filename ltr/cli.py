@@ -13,9 +13,11 @@ Commands::
 prints its test NDCG@10; it writes a model only when ``-o`` is given.
 
 Data files are svmlight / LETOR text (``label qid:Q 1:v 2:v ...``, optionally
-``.gz``/``.bz2``/``.xz``), ``.npz`` archives (arrays ``X``, ``y``, ``qid``)
-or Parquet tables (a ``label`` column, a ``qid`` column, every other column a
-feature).
+``.gz``/``.bz2``/``.xz``), ``.npz`` archives (arrays ``X``, ``y``, ``qid``,
+optionally ``position`` and ``feature_names``) or Parquet tables (a ``label``
+column, a ``qid`` column, optionally a ``position`` column, every other column
+a feature). ``position`` (1-based display rank) feeds the objectives that learn
+from clicks (``--objective dla``, ``ipw``, ``unbiased_lambdamart``).
 
 Conventions: results go to stdout, progress and notes to stderr. Bad input
 gives one line ``ltr: error: <what is wrong>`` on stderr and exit status 2
@@ -376,10 +378,11 @@ def build_params(args):
 # Data files
 # ----------------------------------------------------------------------------
 class Data:
-    """Rows read from a file: X, labels y (or None), query ids (or None), feature names (or None)."""
+    """Rows read from a file: X, labels y, query ids, feature names, display positions (each may be None)."""
 
-    def __init__(self, path, X, y, qid, feature_names=None):
+    def __init__(self, path, X, y, qid, feature_names=None, position=None):
         self.path, self.X, self.y, self.qid, self.feature_names = path, X, y, qid, feature_names
+        self.position = position
 
     @property
     def n_queries(self):
@@ -415,12 +418,13 @@ def _read_npz(path, n_features):
     y = next((arrays[k] for k in _LABEL_COLUMNS if k in arrays), None)
     qid = next((arrays[k] for k in _QID_COLUMNS if k in arrays), None)
     names = arrays.get("feature_names")
-    for name, a in (("labels", y), ("qid", qid)):
+    position = arrays.get("position")
+    for name, a in (("labels", y), ("qid", qid), ("position", position)):
         if a is not None and (a.ndim != 1 or a.shape[0] != X.shape[0]):
             raise CommandError(f"{path}: {name} must have one entry per row of X ({X.shape[0]}), got shape {a.shape}")
     if y is not None and y.dtype.kind not in "biuf":
         raise CommandError(f"{path}: labels must be numbers, got dtype {y.dtype}")
-    return Data(path, X, y, qid, None if names is None else [str(n) for n in names])
+    return Data(path, X, y, qid, None if names is None else [str(n) for n in names], position)
 
 
 def _read_parquet(path, feature_names):
@@ -438,6 +442,7 @@ def _read_parquet(path, feature_names):
     frame.columns = cols
     label = next((c for c in _LABEL_COLUMNS if c in cols), None)
     qid_col = next((c for c in _QID_COLUMNS if c in cols), None)
+    pos_col = "position" if "position" in cols else None
     if feature_names is not None:
         missing = [c for c in feature_names if c not in cols]
         if missing:
@@ -445,7 +450,7 @@ def _read_parquet(path, feature_names):
                                f"({len(missing)} missing)")
         features = list(feature_names)
     else:
-        features = [c for c in cols if c not in (label, qid_col)]
+        features = [c for c in cols if c not in (label, qid_col, pos_col)]
     bad = [c for c in features if frame[c].dtype.kind not in "biuf"]
     if bad:
         raise CommandError(f"{path}: feature column {bad[0]!r} is not numeric (dtype {frame[bad[0]].dtype})")
@@ -454,7 +459,8 @@ def _read_parquet(path, feature_names):
     if y is not None and y.dtype.kind not in "biuf":
         raise CommandError(f"{path}: label column {label!r} is not numeric")
     qid = None if qid_col is None else frame[qid_col].to_numpy()
-    return Data(path, X, y, qid, features)
+    position = None if pos_col is None else frame[pos_col].to_numpy()
+    return Data(path, X, y, qid, features, position)
 
 
 def read_data(path, *, n_features=None, feature_names=None, what="data"):
@@ -564,7 +570,7 @@ def _split_queries(data, every=5):
     ids = np.unique(data.qid)
     in_valid = np.isin(data.qid, ids[every - 1::every])
     part = lambda rows, tag: Data(f"{data.path} ({tag})", data.X[rows], data.y[rows], data.qid[rows],  # noqa: E731
-                                  data.feature_names)
+                                  data.feature_names, None if data.position is None else data.position[rows])
     return part(~in_valid, "fit"), part(in_valid, "validation")
 
 
@@ -640,6 +646,8 @@ def cmd_fit(args):
 
     X = _with_names(train.X, train.feature_names)
     fit_kwargs = {"qid": train.qid}
+    if train.position is not None:
+        fit_kwargs["position"] = train.position
     if valid is not None:
         Xv = _with_names(valid.X, train.feature_names)
         fit_kwargs.update(eval_set=[(Xv, valid.y)], eval_qid=[valid.qid])
