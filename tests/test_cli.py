@@ -454,6 +454,7 @@ def run_module(*argv, cwd):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_subprocess_fit_and_a_bad_model(tmp_path):
     model = tmp_path / "m.json"
     done = run_module("fit", "--set", "n_estimators=3", "-o", str(model), cwd=tmp_path)

@@ -9,6 +9,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
 
+# each example is a fresh Python process (imports, cached kernels): ~5-15 s apiece
+pytestmark = pytest.mark.slow
+
 
 def run_example(name, tmp_path):
     out = tmp_path / "out"

@@ -440,6 +440,7 @@ def objective_data():
     return X, y, qid, position
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _objective_names())
 def test_every_objective_exports_and_round_trips(name, objective_data, tmp_path):
     import warnings
