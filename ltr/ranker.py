@@ -419,7 +419,9 @@ class LambdaRanker(BaseEstimator):
             if q is None and g is None and Xe.shape[0] > 1:
                 warnings.warn(f"eval_set[{i}] has no eval_qid / eval_group: it is evaluated as one query",
                               UserWarning, stacklevel=3)
-            layout, _ = canonical_layout(Xe, ye, qid=q, group=g, what=f"eval_set[{i}]", warn_single=False)
+            # Eval rows keep the caller's order within each query: the recorded metric then
+            # equals ltr.metrics on the caller's arrays (ties broken the same way).
+            layout = make_layout(Xe.shape[0], qid=q, group=g, what=f"eval_set[{i}]", warn_single=False)
             out.append(_boosting.EvalSet(f"valid_{i}", bin_mapper.transform(Xe, row_order=layout.order),
                                          layout.to_grouped(ye), layout.group_ptr))
         return out
