@@ -298,9 +298,10 @@ def test_partition_puts_rows_in_canonical_order():
                            enumerate(zip(np.cumsum(sizes) - sizes, np.cumsum(sizes)))])
     a = Partition(0, X, y, None, position, sizes, 0, 0)
     b = Partition(0, X[perm], y[perm], None, position[perm], sizes, 0, 0)
-    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.X[a.order], b.X[b.order])
+    np.testing.assert_array_equal(a.y, b.y)
     np.testing.assert_array_equal(a.position, b.position)
-    h = row_hashes(a.X, a.y, a.position)
+    h = row_hashes(a.X[a.order], a.y, a.position)
     ptr = np.concatenate(([0], np.cumsum(sizes)))
     assert all(np.all(np.diff(h[s:e].astype(np.float64)) >= 0) for s, e in zip(ptr[:-1], ptr[1:]))
 
@@ -441,6 +442,24 @@ def test_in_process_eval_set_early_stopping_and_column_sampling_traffic():
     assert 0.95 * batches * 2 * hist_bytes <= up <= 1.05 * batches * 2 * hist_bytes
 
 
+def test_in_process_continued_training_equals_single_process():
+    """init_model: bins and trees of the first model kept, new trees equal single-process continuation."""
+    X, y, qid, sizes, _ = make_data(n_queries=120)
+    params = dict(n_jobs=1, n_estimators=3, num_leaves=7, random_state=4)
+    first = LambdaRanker(**params).fit(X, y, qid=qid)
+    single = LambdaRanker(**params).fit(X, y, qid=qid, init_model=first)
+    est = DaskLambdaRanker(**params)
+    est._validate_params()
+    plan, workers = _in_process_workers(X, y, sizes, n_parts=3, n_workers=2)
+    objective = est._make_objective()
+    objective.set_state(first.booster_.objective.state())
+    est.n_features_in_ = X.shape[1]
+    dist = est._fit_backend(InProcessBackend(workers), plan, X.shape[0], X.shape[1], 4, objective, first.booster_,
+                            False, [], None, None, None)
+    assert dist.booster_.n_trees == 6 and dist.n_iter_ == 3
+    assert_same_model(single, dist, X)
+
+
 def test_in_process_stochastic_objective_uses_global_query_index():
     X, y, qid, sizes, _ = make_data(n_queries=120)
     params = dict(n_jobs=1, n_estimators=8, num_leaves=7, random_state=11)
@@ -472,7 +491,7 @@ def test_params_cover_lambdaranker_and_clone_shares_the_client():
 
     base = set(LambdaRanker().get_params())
     mine = set(DaskLambdaRanker().get_params())
-    assert mine == base | {"client"}
+    assert mine == base | {"client", "worker_retries"}
     sentinel = object()
     est = DaskLambdaRanker(client=sentinel, num_leaves=7)
     cloned = clone(est)
@@ -566,6 +585,9 @@ def test_cluster_shuffled_dataframe_weights_and_lazy_predict(client, data):
     assert_same_model(single, dist, frame)
     lazy = dist.predict(ddf)
     assert isinstance(lazy, dd.Series)
+    y_series = dd.from_pandas(pd.Series(y[perm]), npartitions=3)
+    assert dist.score(ddf, y_series, qid=qid[perm]) == pytest.approx(single.score(frame, y[perm], qid=qid[perm]),
+                                                                      abs=1e-12)
     np.testing.assert_array_equal(lazy.compute().to_numpy(), dist.predict(frame))
     lazy_arr = dist.predict(da.from_array(X, chunks=(700, 12)))
     assert isinstance(lazy_arr, da.Array)
@@ -599,19 +621,40 @@ def test_cluster_bad_input_names_the_problem(client, data):
 class _KillWorker(Callback):
     def __init__(self, pid, at):
         self.pid, self.at = pid, at
+        self.done = False
 
     def after_iteration(self, env):
-        if env.iteration == self.at:
+        if env.iteration == self.at and not self.done:
+            self.done = True
             os.kill(self.pid, signal.SIGKILL)
         return False
 
 
-def test_cluster_worker_killed_mid_training_raises(client, data):
-    """Kept last: the killed worker may take a while to come back."""
-    X, y, qid, sizes, _ = data
+def _two_workers(client):
+    client.wait_for_workers(2, timeout=60)
     pids = client.run(os.getpid)
-    child = sorted(pids)[1]  # rank 1: not the root of the reduction tree
+    return pids, sorted(pids)
+
+
+def test_cluster_worker_killed_mid_training_is_retried_exactly(client, data):
+    """The root worker dies after tree 2; training continues on the other one and builds the same model."""
+    X, y, qid, sizes, _ = data
+    params = dict(n_jobs=1, n_estimators=6, num_leaves=7, random_state=0)
+    single = LambdaRanker(**params).fit(X, y, qid=qid)
+    pids, workers = _two_workers(client)
+    dist = DaskLambdaRanker(client=client, worker_retries=1, **params).fit(
+        da.from_array(X, chunks=(1000, 12)), y, qid=qid, callbacks=[_KillWorker(pids[workers[0]], 2)])
+    assert dist.n_worker_losses_ == 1
+    assert_same_model(single, dist, X)
+
+
+def test_cluster_worker_killed_mid_training_raises(client, data):
+    """Without retries a lost (non-root) worker is a clear error naming it; no model."""
+    X, y, qid, sizes, _ = data
+    pids, workers = _two_workers(client)
+    child = workers[1]  # rank 1: not the root of the reduction tree
+    est = DaskLambdaRanker(client=client, n_estimators=20, num_leaves=7, random_state=0, n_jobs=1)
     with pytest.raises(WorkerLostError, match="was lost during training") as info:
-        DaskLambdaRanker(client=client, n_estimators=20, num_leaves=7, random_state=0, n_jobs=1).fit(
-            da.from_array(X, chunks=(1000, 12)), y, qid=qid, callbacks=[_KillWorker(pids[child], 2)])
+        est.fit(da.from_array(X, chunks=(1000, 12)), y, qid=qid, callbacks=[_KillWorker(pids[child], 2)])
     assert info.value.address == child and info.value.partitions
+    assert not hasattr(est, "booster_")

@@ -1,6 +1,11 @@
 """`DaskLambdaRanker`: `LambdaRanker` trained on data held by a Dask cluster."""
+import copy
+import time
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import _clone_parametrized
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._random import resolve_seed
@@ -48,6 +53,12 @@ class DaskLambdaRanker(LambdaRanker):
     ----------
     client : distributed.Client or None, default=None
         The cluster to train on; None uses the current default client.
+    worker_retries : int, default=0
+        Worker losses to survive. After a loss the partitions are rebuilt on
+        the workers still alive (from the input's task graph), their scores
+        recomputed from the trees built so far, and the interrupted iteration
+        run again: the model equals an uninterrupted run's. With 0, a loss
+        raises `WorkerLostError`.
     **others
         As ``LambdaRanker``. ``n_jobs`` is the number of kernel threads per
         worker (None: the worker's ``nthreads``) and on the driver.
@@ -65,7 +76,8 @@ class DaskLambdaRanker(LambdaRanker):
     tree (see benchmarks/README.md, "Distributed training: scaling model").
 
     A worker lost during training raises `WorkerLostError` naming the worker
-    and its partitions; no model is returned.
+    and its partitions (no model is returned), unless ``worker_retries``
+    allows rebuilding the partitions elsewhere.
 
     Attributes
     ----------
@@ -80,7 +92,10 @@ class DaskLambdaRanker(LambdaRanker):
         (``up``: results, ``down``: commands, ``driver_in``/``driver_out``)
         and ``seconds`` the driver waited for the workers.
     worker_busy_seconds_ : list of float
-        Per worker, seconds spent computing during the boosting loop.
+        Per worker, seconds spent computing during the boosting loop (since
+        the last rebuild after a worker loss).
+    n_worker_losses_ : int
+        Worker losses survived (see ``worker_retries``).
     """
 
     def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
@@ -88,7 +103,7 @@ class DaskLambdaRanker(LambdaRanker):
                  subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
                  sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
                  objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
-                 verbose=0, client=None):
+                 verbose=0, client=None, worker_retries=0):
         super().__init__(
             objective, n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
             max_depth=max_depth, min_child_samples=min_child_samples, min_child_weight=min_child_weight,
@@ -99,8 +114,10 @@ class DaskLambdaRanker(LambdaRanker):
             label_gain=label_gain, objective_params=objective_params, eval_at=eval_at,
             early_stopping_rounds=early_stopping_rounds, importance_type=importance_type, verbose=verbose)
         self.client = client
+        self.worker_retries = worker_retries
 
-    _parameter_constraints = {**LambdaRanker._parameter_constraints, "client": "no_validation"}
+    _parameter_constraints = {**LambdaRanker._parameter_constraints, "client": "no_validation",
+                              "worker_retries": [Interval(Integral, 0, None, closed="left")]}
 
     def __sklearn_clone__(self):
         # A Client cannot be deep-copied: the clone shares it.
@@ -117,6 +134,7 @@ class DaskLambdaRanker(LambdaRanker):
         state["client"] = None
         state.pop("training_traffic_", None)
         state.pop("worker_busy_seconds_", None)
+        state.pop("_global_stats", None)
         return state
 
     def _get_client(self):
@@ -133,6 +151,7 @@ class DaskLambdaRanker(LambdaRanker):
     def _params_for_file(self):
         params = super()._params_for_file()
         params.pop("client", None)
+        params.pop("worker_retries", None)
         return params
 
     # -- fit ------------------------------------------------------------------------------------------------------
@@ -168,16 +187,38 @@ class DaskLambdaRanker(LambdaRanker):
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be ltr.callbacks.Callback instances, got {type(cb).__name__}")
 
+        # Read the input once: the query plan and the partitions both need it. The original collections stay
+        # the source of a rebuild after a worker loss.
+        source = (X, y, qid, w, pos)
+        if qid is not None:
+            kept = [i for i, a in enumerate(source) if a is not None]
+            persisted = list(source)
+            for i, a in zip(kept, client.persist([source[i] for i in kept])):
+                persisted[i] = a
+            X, y, qid, w, pos = persisted
+            del persisted
         plan, already_sorted = plan_partitions(client, X, qid, group, len(workers))
-        backend = self._start_workers(client, workers, plan, already_sorted, X, y, qid, w, pos)
+        backend = self._place(client, workers, plan, partition_payloads(plan, already_sorted, X, y, qid, w, pos))
+        del X, y, qid, w, pos  # release the persisted input: the workers hold their partitions now
+        payloads = partition_payloads(plan, already_sorted, *source)
+        template = copy.deepcopy(objective)  # as the partitions first receive it (recovery sets it up again)
+        live = {"backend": backend}
+
+        def recover(booster, lost):
+            live["backend"].close()
+            new = self._recover(client, plan, payloads, booster, template, seed, lost)
+            live["backend"] = new
+            return new
+
         try:
             return self._fit_backend(backend, plan, n_samples, n_features, seed, objective, init_booster,
-                                     iteration_stats, callbacks, eval_set, eval_qid, eval_group)
+                                     iteration_stats, callbacks, eval_set, eval_qid, eval_group,
+                                     recover=recover if self.worker_retries else None)
         finally:
-            backend.close()
+            live["backend"].close()
 
     def _fit_backend(self, backend, plan, n_samples, n_features, seed, objective, init_booster, iteration_stats,
-                     callbacks, eval_set, eval_qid, eval_group):
+                     callbacks, eval_set, eval_qid, eval_group, recover=None):
         """Everything after the partitions are on the workers (any backend)."""
         with numba_threads(self.n_jobs):
             booster = self._prepare(backend, plan, n_samples, n_features, seed, objective, init_booster)
@@ -201,9 +242,22 @@ class DaskLambdaRanker(LambdaRanker):
             n_before = booster.n_trees
             busy0 = backend.execute([("busy_seconds", ())])[0]
             history = []
+            live = [backend]
+            self.n_worker_losses_ = 0
+
+            def recover_and_track(b, lost):
+                self.n_worker_losses_ += 1
+                live[0] = recover(b, lost)
+                return live[0]
+
             evals_result, _ = _training.train(backend, booster, tree_params, self.n_estimators, seed, sampling,
                                               plan.group_sizes.shape[0], iteration_stats, eval_sets, metrics,
-                                              callbacks, history=history)
+                                              callbacks, history=history,
+                                              recover=None if recover is None else recover_and_track,
+                                              max_retries=self.worker_retries)
+            if live[0] is not backend:  # rebuilt after a worker loss: its clocks started at zero
+                backend = live[0]
+                busy0 = dict.fromkeys(range(backend.n_workers), 0.0)
             busy = backend.execute([("busy_seconds", ())])[0]
 
         self.booster_ = booster
@@ -223,11 +277,10 @@ class DaskLambdaRanker(LambdaRanker):
             self.best_score_ = {d: {m: v[-1] for m, v in ms.items()} for d, ms in evals_result.items()}
         return self
 
-    def _start_workers(self, client, workers, plan, already_sorted, X, y, qid, w, pos):
+    def _place(self, client, workers, plan, payloads):
         """Compute the partitions, place them, and create one actor per worker that holds some."""
         from distributed import wait
 
-        payloads = partition_payloads(plan, already_sorted, X, y, qid, w, pos)
         futures = client.compute(payloads)
         wait(futures)
         for f in futures:
@@ -245,13 +298,32 @@ class DaskLambdaRanker(LambdaRanker):
                                                workers=[addr], allow_other_workers=False, actor=True, pure=False))
         wait(actor_futures)
         actors = []
-        for addr, mine, f in zip(used, parts, actor_futures):
+        for f in actor_futures:
             if f.status == "error":
                 f.result()
             actors.append(f.result())
         del futures
         backend = ActorBackend(client, actors, used, parts)
         backend._actor_futures = actor_futures
+        return backend
+
+    def _recover(self, client, plan, payloads, booster, template, seed, lost, wait_seconds=30.0):
+        """A new backend on the live workers, in the state training had before the current iteration."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            workers = sorted(a for a in client.scheduler_info()["workers"] if a != lost.address)
+            if workers:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("no Dask worker left to continue training on") from lost
+            time.sleep(0.5)
+        backend = self._place(client, workers, plan, payloads)
+        commands = [("set_bins", (booster.bin_mapper,)), ("setup_objective", (template, seed))]
+        if getattr(self, "_global_stats", None) is not None:
+            commands.append(("set_global_statistics", (self._global_stats,)))
+        commands += [("set_objective_state", (booster.objective.state(),)),
+                     ("init_scores", (booster.init_score, list(booster.trees)))]
+        backend.execute(commands)
         return backend
 
     def _prepare(self, backend, plan, n_samples, n_features, seed, objective, init_booster):
@@ -267,10 +339,12 @@ class DaskLambdaRanker(LambdaRanker):
         setup = backend.execute([("setup_objective", (objective, seed))])[0]
         stats = [setup[p]["statistics"] for p in range(plan.n_partitions)]
         commands = []
+        self._global_stats = None
         if any(s is not None for s in stats):
             global_stats = reduce_partition_statistics(stats)
             objective.set_global_statistics(global_stats)
             commands.append(("set_global_statistics", (global_stats,)))
+            self._global_stats = global_stats
         commands.append(("objective_summary", ()))
         summary = backend.execute(commands)[-1]
         init0, state0 = summary[0]
@@ -376,6 +450,7 @@ class DaskLambdaRanker(LambdaRanker):
         check_is_fitted(self, "booster_")
         params = self.get_params(deep=False)
         params.pop("client")
+        params.pop("worker_retries")
         est = LambdaRanker(**params)
         for attr in ("booster_", "objective_", "n_features_in_", "feature_names_in_", "n_iter_", "evals_result_",
                      "best_iteration_", "best_score_"):

@@ -89,17 +89,21 @@ class Partition:
         self.n_queries = sizes.shape[0]
         # Canonical order inside each query (as `_canonical.canonical_layout`): by content hash, then
         # by input order. The hash also chooses the binning sample.
-        hashes = row_hashes(self.X, self.y, self.weight, self.position)
-        order = canonical_order(np.repeat(np.arange(self.n_queries, dtype=np.int64), sizes), hashes)
-        self.X, self.y, self.hashes = self.X[order], self.y[order], hashes[order]
+        # Raw X keeps its order (binning reorders it, no copy); the 1-d columns are reordered now.
+        self.hashes = row_hashes(self.X, self.y, self.weight, self.position)
+        self.order = canonical_order(np.repeat(np.arange(self.n_queries, dtype=np.int64), sizes), self.hashes)
+        self.y = self.y[self.order]
         if self.weight is not None:
-            self.weight = self.weight[order]
+            self.weight = self.weight[self.order]
         if self.position is not None:
-            self.position = self.position[order]
+            self.position = self.position[self.order]
 
     # -- binning ------------------------------------------------------------------
     def sample_rows(self, threshold, seed):
-        """Raw rows whose sample key is below `threshold`, and those equal to it (None: every row)."""
+        """Raw rows whose sample key is below `threshold`, and those equal to it (None: every row).
+
+        The sample is a set of rows: its order does not matter to the bins.
+        """
         if threshold is None:
             return self.X, self.X[:0]
         keys = sample_keys(self.hashes, seed)
@@ -246,8 +250,8 @@ class WorkerPartitions:
         """Bin every partition into one block (raw features dropped) and allocate the buffers."""
         self.X_binned = np.empty((self.n_rows, bin_mapper.n_features_), dtype=X_BINNED_DTYPE)
         for p, sl in self._slices():
-            self.X_binned[sl] = bin_mapper.transform(p.X)
-            p.X = None
+            self.X_binned[sl] = bin_mapper.transform(p.X, row_order=p.order)
+            p.X = p.order = p.hashes = None
         self.missing_bin = bin_mapper.missing_bin_
         self.rowset = LocalRowSet(self.X_binned, self.missing_bin)
         self.grad = np.zeros(self.n_rows, dtype=G_H_DTYPE)
@@ -263,6 +267,10 @@ class WorkerPartitions:
     def cmd_set_global_statistics(self, stats):
         for p in self.partitions:
             p.objective.set_global_statistics(stats)
+
+    def cmd_set_objective_state(self, state):
+        for p in self.partitions:
+            p.objective.set_state(state)
 
     def cmd_objective_summary(self):
         """Init score and learned state of every partition's objective: they must agree."""

@@ -241,4 +241,6 @@ class ActorBackend:
         return value
 
     def close(self):
+        """Release the actors (their workers free the partitions)."""
         self.actors = []
+        self._actor_futures = []

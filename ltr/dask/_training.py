@@ -17,6 +17,8 @@ computes it from the count channel of the leaf's histogram (exact: counts are
 integers in float64) and queues the split command with the next batch. The
 workers' own counts come back with that batch and are checked against it.
 """
+import logging
+
 import numpy as np
 
 from .._boosting import _STREAM_FEATURES, sample_features
@@ -24,6 +26,8 @@ from .._random import iteration_rng
 from ..callbacks import CallbackEnv
 from ..grower import TreeGrower
 from ..predictor import Ensemble
+
+logger = logging.getLogger("ltr")
 
 
 class DistributedRowSet:
@@ -34,6 +38,14 @@ class DistributedRowSet:
         self.missing_bin = missing_bin
         self.pending = []
         self.expected = []  # n_left of each queued split, in order
+        self.counts = {}
+        self.last_split = None
+
+    def reset(self, backend):
+        """Continue on another backend (after a worker loss): nothing queued, no tree in progress."""
+        self.backend = backend
+        self.pending = []
+        self.expected = []
         self.counts = {}
         self.last_split = None
 
@@ -87,7 +99,7 @@ class DistributedRowSet:
 
 
 def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries, iteration_stats=False,
-          eval_sets=(), metrics=(), callbacks=(), history=None):
+          eval_sets=(), metrics=(), callbacks=(), history=None, recover=None, max_retries=0):
     """Add `n_estimators` trees to `booster`, the rows being on the backend's workers.
 
     Mirrors `_boosting.train`; the workers already hold binned partitions with
@@ -103,12 +115,22 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
         If given, receives one dict per iteration with the traffic counted
         during that iteration (benchmarks; a tree's "finish" command travels
         with the next iteration's first batch and is counted there).
+    recover : callable(booster, WorkerLostError) -> backend, or None
+        Called when a worker is lost: returns a new backend whose workers
+        hold every partition with raw scores of the trees in `booster` and
+        the objective state of `booster.objective`. The interrupted iteration
+        is then run again; every random choice depends on (seed, iteration)
+        only, so the model is the one an uninterrupted run builds.
+    max_retries : int
+        Worker losses survived before `WorkerLostError` propagates.
 
     Returns
     -------
     evals_result : dict
     stopped_early : bool
     """
+    from ._reduce import WorkerLostError
+
     objective = booster.objective
     n_features = booster.n_features
     grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
@@ -128,42 +150,63 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
 
     use_bagging = sampling.subsample < 1.0 and sampling.subsample_freq > 0
     stopped = False
-    try:
-        for it in range(begin, end):
-            before = backend.traffic.snapshot()
-            bag = None
-            if use_bagging:
-                refresh = it - (it % sampling.subsample_freq)
-                bag = (int(seed), int(refresh), float(sampling.subsample), int(n_queries))
-            mask = sample_features(n_features, sampling.colsample_bytree, iteration_rng(seed, it, _STREAM_FEATURES))
-            rowset.start_tree(it, bag)
-            tree = grower.grow(rowset, mask)
-            booster.add_tree(tree)
-            rowset.queue("finish_tree", tree, it)
-            if iteration_stats:
-                rowset.queue("iteration_statistics", it)
-                stats = rowset.flush()[-1]
-                objective.apply_iteration_statistics(stats, it)
-                rowset.queue("apply_iteration_statistics", stats, it)
-            if history is not None:
-                after = backend.traffic.snapshot()
-                history.append({k: after[k] - before[k] for k in after})
+    retries = 0
+    it = begin
+    while it < end:
+        before = rowset.backend.traffic.snapshot()
+        state_before = objective.state()
+        try:
+            tree = _one_tree(rowset, grower, booster, objective, it, seed, sampling, use_bagging, n_queries,
+                             n_features, iteration_stats)
+        except WorkerLostError as exc:
+            if recover is None or retries >= max_retries:
+                raise
+            retries += 1
+            logger.warning("%s; retrying iteration %d on the remaining workers (%d/%d)", exc, it, retries,
+                           max_retries)
+            booster.truncate(it)  # a tree of the interrupted iteration may already be in
+            objective.set_state(state_before)
+            rowset.reset(recover(booster, exc))
+            continue
+        if history is not None:
+            after = rowset.backend.traffic.snapshot()
+            history.append({k: after[k] - before[k] for k in after})
 
-            ens = Ensemble([tree])  # one-tree ensemble: incremental score updates, as `_boosting.train`
-            evaluation = {}
-            for es, er in zip(eval_sets, eval_raw):
-                ens.predict_binned(es.X_binned, missing_bin, 0.0, 0, 1, out=er, add=True)
-                evaluation[es.name] = {}
-                for name, fn, _ in metrics:
-                    v = float(fn(es.y, er, es.group_ptr))
-                    evaluation[es.name][name] = v
-                    evals_result[es.name][name].append(v)
-            env.iteration = it
-            env.evaluation = evaluation
-            if any([cb.after_iteration(env) for cb in callbacks]):
-                stopped = True
-                break
-        rowset.flush()
-    finally:
-        rowset.pending = []
+        ens = Ensemble([tree])  # one-tree ensemble: incremental score updates, as `_boosting.train`
+        evaluation = {}
+        for es, er in zip(eval_sets, eval_raw):
+            ens.predict_binned(es.X_binned, missing_bin, 0.0, 0, 1, out=er, add=True)
+            evaluation[es.name] = {}
+            for name, fn, _ in metrics:
+                v = float(fn(es.y, er, es.group_ptr))
+                evaluation[es.name][name] = v
+                evals_result[es.name][name].append(v)
+        env.iteration = it
+        env.evaluation = evaluation
+        it += 1
+        if any([cb.after_iteration(env) for cb in callbacks]):
+            stopped = True
+            break
+    # The last tree's "finish" is not sent: the workers' scores are not needed any more.
+    rowset.pending = []
     return evals_result, stopped
+
+
+def _one_tree(rowset, grower, booster, objective, it, seed, sampling, use_bagging, n_queries, n_features,
+              iteration_stats):
+    """Grow tree `it` on the workers and add it to `booster` (its score update is queued)."""
+    bag = None
+    if use_bagging:
+        refresh = it - (it % sampling.subsample_freq)
+        bag = (int(seed), int(refresh), float(sampling.subsample), int(n_queries))
+    mask = sample_features(n_features, sampling.colsample_bytree, iteration_rng(seed, it, _STREAM_FEATURES))
+    rowset.start_tree(it, bag)
+    tree = grower.grow(rowset, mask)
+    booster.add_tree(tree)
+    rowset.queue("finish_tree", tree, it)
+    if iteration_stats:
+        rowset.queue("iteration_statistics", it)
+        stats = rowset.flush()[-1]
+        objective.apply_iteration_statistics(stats, it)
+        rowset.queue("apply_iteration_statistics", stats, it)
+    return tree
