@@ -126,6 +126,21 @@ def _flag_rows_with_inf(X, flags):
         flags[i] = bad
 
 
+@njit(**NJIT)
+def _first_row_with_inf(X):
+    """Serial scan for small X (waking threads costs more than the scan): first row with +-inf, or -1."""
+    n, m = X.shape
+    for i in range(n):
+        for j in range(m):
+            if np.isinf(X[i, j]):
+                return i
+    return -1
+
+
+#: Below this many values X is scanned for infinity on one thread.
+PARALLEL_SCAN_MIN_VALUES = 1 << 20
+
+
 # ---------------------------------------------------------------------------
 # Small conversions
 # ---------------------------------------------------------------------------
@@ -416,12 +431,17 @@ def check_no_inf(X, name="X"):
         row = int(np.searchsorted(X.indptr, k, side="right") - 1)
         col = int(X.indices[k])
     else:
-        flags = np.zeros(X.shape[0], dtype=np.uint8)
-        _flag_rows_with_inf(X, flags)
-        rows = np.flatnonzero(flags)
-        if rows.size == 0:
-            return
-        row = int(rows[0])
+        if X.size < PARALLEL_SCAN_MIN_VALUES:
+            row = int(_first_row_with_inf(X))
+            if row < 0:
+                return
+        else:
+            flags = np.zeros(X.shape[0], dtype=np.uint8)
+            _flag_rows_with_inf(X, flags)
+            rows = np.flatnonzero(flags)
+            if rows.size == 0:
+                return
+            row = int(rows[0])
         col = int(np.flatnonzero(np.isinf(X[row]))[0])
     raise FeatureError(
         f"{name} contains infinity (row {row}, column {col}): features must be finite; "
@@ -445,6 +465,8 @@ def check_X(estimator, X, *, reset, name="X", purpose=None):
     check_frame_columns(X, name)
     try:
         _check_feature_names(estimator, X, reset=reset)
+    except TypeError as exc:  # column names mixing strings and other types
+        raise FeatureTypeError(f"{name}: {exc}") from None
     except ValueError as exc:
         raise FeatureError(f"{name}: {exc}") from None
     try:
