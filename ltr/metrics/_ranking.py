@@ -63,6 +63,8 @@ from .._dtypes import NJIT, NJIT_PARALLEL, PTR_DTYPE
 from .._query import make_layout
 from .._validation import (  # the label rules live in the validation layer
     EXP_GAIN_MAX_LABEL,
+    LTRValueError,
+    QueryError,
     as_numeric_1d,
     check_finite,
     check_label_values,
@@ -748,12 +750,12 @@ class Metric:
         y_score = np.ascontiguousarray(y_score, dtype=np.float64)
         group_ptr = np.ascontiguousarray(group_ptr, dtype=PTR_DTYPE)
         if y_true.ndim != 1 or y_score.shape != y_true.shape:
-            raise ValueError(
+            raise LTRValueError(
                 "y_true and y_score must be 1-d arrays of the same length, "
                 f"got shapes {y_true.shape} and {y_score.shape}"
             )
         if group_ptr.ndim != 1 or _bad_group_ptr(group_ptr, y_true.shape[0]):
-            raise ValueError(
+            raise QueryError(
                 "group_ptr must be non-decreasing query offsets starting at 0 and ending at len(y_true) "
                 f"({y_true.shape[0]})"
             )
@@ -857,9 +859,9 @@ def _score(metric, y_true, y_score, qid, group, per_query):
     y_true = _as_float_1d(y_true, "y_true")
     y_score = _as_float_1d(y_score, "y_score")
     if y_true.shape[0] != y_score.shape[0]:
-        raise ValueError(f"y_true has {y_true.shape[0]} entries but y_score has {y_score.shape[0]}")
+        raise LTRValueError(f"y_true has {y_true.shape[0]} entries but y_score has {y_score.shape[0]}")
     if y_true.shape[0] == 0:
-        raise ValueError("y_true and y_score are empty")
+        raise LTRValueError("y_true and y_score are empty")
     layout = make_layout(y_true.shape[0], qid=qid, group=group, what="y_true")
     values = metric.per_query(layout.to_grouped(y_true), layout.to_grouped(y_score), layout.group_ptr)
     if per_query:
