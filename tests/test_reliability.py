@@ -23,9 +23,11 @@ from ltr._validation import (
     FeatureTypeError,
     LabelError,
     LTRValueError,
+    PARALLEL_SCAN_MIN_VALUES,
     ModelFormatError,
     QueryError,
     check_labels,
+    check_no_inf,
     check_output_path,
     check_qid,
     read_model_json,
@@ -258,6 +260,14 @@ def test_X_infinity(data, fitted, dtype, fmt):
         fitted.predict(X)
     with raises(FeatureError, match=r"eval_set\[0\] contains infinity"):
         LambdaRanker(**FAST).fit(data[0], y, qid=qid, eval_set=[(X, y)], eval_qid=[qid])
+    if fmt == "dense":  # a large matrix takes the parallel scan
+        big = np.zeros((PARALLEL_SCAN_MIN_VALUES // 4 + 7, 4), dtype=dtype)
+        big[-3, 2] = np.inf
+        big[::5, 1] = np.nan
+        with raises(FeatureError, match=rf"big contains infinity \(row {big.shape[0] - 3}, column 2\)"):
+            check_no_inf(big, "big")
+        big[-3, 2] = 0
+        check_no_inf(big, "big")
 
 
 def test_X_non_numeric_dataframe_columns(data):
