@@ -76,7 +76,7 @@ def _unique_objectives():
         cls = type(get_objective(name))
         if cls not in seen:
             seen.add(cls)
-            names.append(name)
+            names.append(cls.name)  # the canonical name, not an alias
     return names
 
 
