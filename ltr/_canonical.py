@@ -23,13 +23,15 @@ _SEED = np.uint64(0x5EED5EED5EED5EED)
 
 
 @njit(**NJIT_PARALLEL)
-def _hash_dense(bits, extra, out):
-    """out[i] = hash of row i of `bits` (uint32/uint64 view of X) and of extra[i, :]."""
+def _hash_dense(X, bits, extra, out):
+    """out[i] = hash of row i (`bits` is the uint32/uint64 view of X) and of extra[i, :]."""
     n, m = bits.shape
     for i in prange(n):
         h = np.uint64(0x5EED5EED5EED5EED)
         for f in range(m):
             b = bits[i, f]
+            if X[i, f] != X[i, f]:
+                b = 0x7FF8  # every NaN hashes alike, whatever its payload
             if b != 0:  # zeros are skipped, as in CSR, so dense and sparse inputs hash alike
                 h = splitmix64(h ^ np.uint64(f))
                 h = splitmix64(h ^ np.uint64(b))
@@ -39,28 +41,30 @@ def _hash_dense(bits, extra, out):
 
 
 @njit(**NJIT_PARALLEL)
-def _hash_csr(indptr, indices, data_bits, extra, out):
+def _hash_csr(indptr, indices, data, data_bits, extra, out):
     n = indptr.shape[0] - 1
     for i in prange(n):
         h = np.uint64(0x5EED5EED5EED5EED)
         for j in range(indptr[i], indptr[i + 1]):
-            if data_bits[j] != 0:  # explicit zeros hash like implicit ones
+            b = data_bits[j]
+            if data[j] != data[j]:
+                b = 0x7FF8  # as in _hash_dense
+            if b != 0:  # explicit zeros hash like implicit ones
                 h = splitmix64(h ^ np.uint64(indices[j]))
-                h = splitmix64(h ^ np.uint64(data_bits[j]))
+                h = splitmix64(h ^ np.uint64(b))
         for e in range(extra.shape[1]):
             h = splitmix64(h ^ extra[i, e])
         out[i] = h
 
 
-def _as_bits(a):
+def _as_float(a):
     a = np.ascontiguousarray(a)
-    if a.dtype == np.float32:
-        a = np.where(np.isnan(a), np.float32(np.nan), a)  # one NaN bit pattern
-        return a.view(np.uint32)
-    a = a.astype(np.float64, copy=False)
-    if np.isnan(a).any():
-        a = np.where(np.isnan(a), np.nan, a)
-    return a.view(np.uint64)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
+
+
+def _as_bits(a):
+    """Bit view of a float array (no copy); NaN payloads are normalised in the kernels."""
+    return a.view(np.uint32) if a.dtype == np.float32 else a.view(np.uint64)
 
 
 def row_hashes(X, *columns):
@@ -69,14 +73,16 @@ def row_hashes(X, *columns):
     cols = [np.asarray(c, dtype=np.float64) for c in columns if c is not None]
     extra = np.empty((n, len(cols)), dtype=np.uint64)
     for k, c in enumerate(cols):
-        extra[:, k] = _as_bits(c)
+        c = np.where(np.isnan(c), np.nan, c)  # one NaN bit pattern (1-d, cheap)
+        extra[:, k] = c.view(np.uint64)
     out = np.empty(n, dtype=np.uint64)
     if sparse.issparse(X):
         X = X.tocsr()
-        data = X.data.astype(np.float64) if X.data.dtype not in (np.float32, np.float64) else X.data
-        _hash_csr(X.indptr.astype(np.int64), X.indices.astype(np.int64), _as_bits(data), extra, out)
+        data = _as_float(X.data)
+        _hash_csr(X.indptr.astype(np.int64), X.indices.astype(np.int64), data, _as_bits(data), extra, out)
     else:
-        _hash_dense(_as_bits(X), extra, out)
+        X = _as_float(X)
+        _hash_dense(X, _as_bits(X), extra, out)
     return out
 
 
