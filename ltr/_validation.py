@@ -602,7 +602,7 @@ def report_degenerate_queries(n_degenerate, n_queries, verbose=0):
     if not n_degenerate:
         return
     msg = (f"{n_degenerate} of {n_queries} queries have one document or equal labels: "
-           "they contribute no gradient")
+           "they carry no ranking signal")
     logger.info(msg)
     if verbose:
         print(f"[ltr] {msg}")

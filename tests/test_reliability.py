@@ -358,6 +358,55 @@ def test_degenerate_queries_are_counted_and_logged(data, caplog, capsys):
             assert g[ptr[q]:ptr[q + 1]].any()
 
 
+#: Ranking objectives that give queries with all labels equal (and positive) a
+#: gradient, against the Objective contract; listed so the tests say so.
+KNOWN_DEGENERATE_GRADIENT = {
+    "softmax": "softmax cross-entropy pulls the scores of an all-relevant query together",
+    "dla": "DLA's softmax ranking loss pulls the scores of an all-clicked query together",
+}
+
+
+def _ranking_objectives():
+    from ltr.objectives import available_objectives, get_objective
+
+    seen, out = set(), []
+    for name in available_objectives():
+        obj = get_objective(name)
+        if type(obj) in seen or not obj.is_ranking or obj.produces_probabilities:
+            continue
+        seen.add(type(obj))
+        marks = ([pytest.mark.xfail(raises=AssertionError, reason=KNOWN_DEGENERATE_GRADIENT[obj.name], strict=False)]
+                 if obj.name in KNOWN_DEGENERATE_GRADIENT else [])
+        out.append(pytest.param(obj.name, marks=marks, id=obj.name))
+    return out
+
+
+@pytest.mark.parametrize("objective", _ranking_objectives())
+def test_degenerate_queries_get_no_ranking_gradient(objective):
+    # Every ranking objective without a pointwise calibration term: queries with
+    # one document or equal labels get exactly zero g and h, at any scores.
+    from ltr.objectives import get_objective
+
+    sizes = [1, 3, 2, 4, 1]
+    y = np.array([2.0, 1, 1, 1, 0, 0, 1, 0, 2, 1, 0])
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    position = np.concatenate([np.arange(1, s + 1) for s in sizes])
+    obj = get_objective(objective)
+    try:
+        obj.validate_labels(y)
+    except ValueError:
+        y = np.minimum(y, 1.0)
+    obj.setup(y, ptr, seed=0, position=position)
+    assert obj.n_degenerate_queries_ == 4
+    raw = np.random.default_rng(0).normal(size=len(y))
+    g = np.zeros(len(y))
+    h = np.zeros(len(y))
+    obj.gradient_hessian(raw, g, h, 0)
+    for q in (0, 1, 2, 4):  # the one informative query is 3
+        assert not g[ptr[q]:ptr[q + 1]].any() and not h[ptr[q]:ptr[q + 1]].any(), f"query {q}"
+    assert g[ptr[3]:ptr[4]].any()
+
+
 def test_100k_document_query():
     # One query of 100k documents: allowed and fast (LambdaMART's pair loop is
     # O(n k) with the truncation level k). The time bound only catches an
