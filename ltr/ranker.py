@@ -404,7 +404,9 @@ class LambdaRanker(BaseEstimator):
             ye = check_labels(ye, n_samples=Xe.shape[0], name=f"{where} y", what=where, **self._metric_gain())
             q, g = check_query_args(Xe.shape[0], q, g, what=where, qid_name=f"eval_qid[{i}]",
                                     group_name=f"eval_group[{i}]")
-            layout, _ = canonical_layout(Xe, ye, qid=q, group=g, what=where, warn_single=False)
+            # Eval rows keep the caller's order within each query: the recorded metric then
+            # equals ltr.metrics on the caller's arrays (ties broken the same way).
+            layout = make_layout(Xe.shape[0], qid=q, group=g, what=where, warn_single=False)
             out.append(_boosting.EvalSet(f"valid_{i}", bin_mapper.transform(Xe, row_order=layout.order),
                                          layout.to_grouped(ye), layout.group_ptr))
         return out
