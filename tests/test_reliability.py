@@ -643,6 +643,35 @@ def test_nothing_written_outside_given_paths(tmp_path, monkeypatch, data):
     assert _snapshot(out) == {out / "model.json"}
 
 
+def test_cli_never_overwrites_without_force(tmp_path, monkeypatch, capsys, data):
+    # The command line writes only the files named with -o, and replaces one
+    # only with --force; the input files are never touched.
+    from ltr.cli import main
+
+    X, y, qid = data
+    inputs, work, out = tmp_path / "in", tmp_path / "work", tmp_path / "out"
+    for d in (inputs, work, out):
+        d.mkdir()
+    np.savez(inputs / "train.npz", X=X, y=y, qid=qid)
+    monkeypatch.chdir(work)
+    fast = ["--set", "n_estimators=3", "--set", "num_leaves=4", "--set", "random_state=0", "--quiet"]
+    model, scores = out / "model.json", out / "scores.txt"
+    assert main(["fit", inputs / "train.npz", "-o", model, *fast]) == 0
+    first = model.read_bytes()
+    assert main(["predict", model, inputs / "train.npz", "-o", scores]) == 0
+    first_scores = scores.read_bytes()
+    capsys.readouterr()
+    assert main(["fit", inputs / "train.npz", "-o", model, *fast, "--set", "n_estimators=2"]) != 0
+    assert "exists" in capsys.readouterr().err and model.read_bytes() == first
+    assert main(["predict", model, inputs / "train.npz", "-o", scores]) != 0
+    assert "--force" in capsys.readouterr().err and scores.read_bytes() == first_scores
+    assert main(["fit", inputs / "train.npz", "-o", model, *fast, "--set", "n_estimators=2", "--force"]) == 0
+    assert model.read_bytes() != first
+    assert _snapshot(work) == set()
+    assert _snapshot(inputs) == {inputs / "train.npz"}
+    assert _snapshot(out) == {model, scores}
+
+
 def test_model_json_reader_rejects_nan_literals(tmp_path):
     path = tmp_path / "m.json"
     path.write_text('{"format": "ltr-model", "x": Infinity}')
