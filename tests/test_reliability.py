@@ -287,6 +287,11 @@ def test_X_non_numeric_dataframe_columns(data):
     assert np.all(np.isfinite(m.predict(ok)))
     with pytest.raises(FeatureTypeError, match="'city'"):
         m.predict(ok.assign(a=["x"] * len(ok)).rename(columns={"a": "city"}))
+    # column names mixing strings and numbers (scikit-learn's TypeError, as ours)
+    mixed = pd.DataFrame(X[:, :2], columns=[0, "b"])
+    with pytest.raises(FeatureTypeError, match="X: Feature names are only supported if all input features have "
+                                               "string names"):
+        LambdaRanker(**FAST).fit(mixed, y, qid=qid)
 
 
 def test_X_not_2d():
