@@ -629,17 +629,14 @@ def check_output_path(path, overwrite=False, *, what="output file"):
     return path
 
 
-def _reject_constant(token):
-    raise ModelFormatError(f"model file is damaged: it holds {token}, which ltr never writes")
-
-
 def read_model_json(path):
     """The parsed JSON object of a model file, never evaluating code.
 
     Missing files raise `FileNotFoundError`; directories, empty files,
-    binary data (a pickle, say), truncated or invalid JSON, NaN/Infinity
-    literals, absurd nesting and top-level values that are not an object
-    raise `ModelFormatError`.
+    binary data (a pickle, say), truncated or invalid JSON, absurd nesting
+    and top-level values that are not an object raise `ModelFormatError`.
+    (NaN / Infinity literals parse; the model checks in ``ltr.booster``
+    reject them where they matter, naming the field.)
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -650,7 +647,7 @@ def read_model_json(path):
         raise ModelFormatError(f"{path} is empty, not an ltr model file")
     try:
         with open(path, encoding="utf-8") as fh:
-            d = json.load(fh, parse_constant=_reject_constant)
+            d = json.load(fh)
     except UnicodeDecodeError:
         raise ModelFormatError(f"{path} is not an ltr model file (not UTF-8 text: binary data such as a pickle)") \
             from None

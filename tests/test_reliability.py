@@ -30,7 +30,6 @@ from ltr._validation import (
     check_no_inf,
     check_output_path,
     check_qid,
-    read_model_json,
 )
 from ltr.booster import Booster
 from ltr.metrics import map_score, ndcg_score
@@ -677,11 +676,19 @@ def test_cli_never_overwrites_without_force(tmp_path, monkeypatch, capsys, data)
     assert _snapshot(out) == {model, scores}
 
 
-def test_model_json_reader_rejects_nan_literals(tmp_path):
-    path = tmp_path / "m.json"
-    path.write_text('{"format": "ltr-model", "x": Infinity}')
-    with raises(ModelFormatError, match="Infinity"):
-        read_model_json(path)
+def test_model_file_nan_values(tmp_path, model_text):
+    # ltr never writes NaN or Infinity; where a damaged file has them, the field is named
+    cases = {
+        "init_score": (model_text.replace('"init_score":0.0', '"init_score":NaN'), "init_score is not finite"),
+    }
+    d = json.loads(model_text)
+    d["trees"][1]["leaf_value"][0] = float("inf")
+    cases["leaf"] = (json.dumps(d), "tree 1 has non-finite leaf values")
+    for name, (text, match) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(text)
+        with raises(ModelFormatError, match=f"model file is damaged: .*{match}"):
+            LambdaRanker.load_model(path)
 
 
 # ---------------------------------------------------------------------------
