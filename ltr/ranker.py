@@ -36,6 +36,12 @@ from .objectives import Objective, available_objectives, get_objective
 Real, Integral = numbers.Real, numbers.Integral
 
 
+def _build(name, kwargs):
+    from .objectives import _REGISTRY
+
+    return _REGISTRY[name](**kwargs)
+
+
 def _objective_names():
     return set(available_objectives())
 
@@ -157,6 +163,8 @@ class LambdaRanker(BaseEstimator):
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
         "importance_type": [StrOptions({"split", "gain"})],
         "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
+        "unbiased": [StrOptions({"naive", "ipw", "dla", "unbiased_lambdamart"}), None],
+        "propensity": ["array-like", None],
     }
 
     def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
@@ -164,7 +172,7 @@ class LambdaRanker(BaseEstimator):
                  subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
                  sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
                  objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
-                 verbose=0):
+                 verbose=0, unbiased=None, propensity=None):
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -190,6 +198,8 @@ class LambdaRanker(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.importance_type = importance_type
         self.verbose = verbose
+        self.unbiased = unbiased
+        self.propensity = propensity
 
     def _validate_params(self):
         # The objective names are only known once every module has registered.
@@ -221,9 +231,42 @@ class LambdaRanker(BaseEstimator):
             out.append((f"ndcg@{k}", m, m.higher_is_better))
         return out
 
+    # unbiased=... -> (objective name, extra constructor arguments)
+    _UNBIASED = {"naive": "ipw", "ipw": "ipw", "dla": "dla", "unbiased_lambdamart": "unbiased_lambdamart"}
+
+    def _unbiased_objective(self, params):
+        """The click objective for `unbiased`, built around the ranking loss named by `objective`."""
+        base = self.objective.name if isinstance(self.objective, Objective) else self.objective
+        if base in ("lambdamart", "lambdarank"):
+            loss = "lambdarank"
+        elif base in ("softmax", "softmax_ce", "listnet"):
+            loss = "softmax"
+        else:
+            raise ValueError(f"unbiased={self.unbiased!r} works with objective 'lambdamart' or 'softmax', "
+                             f"not {base!r}")
+        name = self._UNBIASED[self.unbiased]
+        kwargs = {k: params[k] for k in ("sigmoid", "lambdarank_truncation_level", "lambdarank_norm")}
+        if name != "unbiased_lambdamart":
+            kwargs["ranker_loss"] = loss
+        elif loss != "lambdarank":
+            raise ValueError("unbiased='unbiased_lambdamart' is pairwise: use objective='lambdamart'")
+        if self.unbiased == "ipw":
+            if self.propensity is None:
+                raise ValueError("unbiased='ipw' needs the examination propensities: pass propensity=[p_1, p_2, ...]")
+            kwargs["propensity"] = np.asarray(self.propensity, dtype=np.float64)
+        elif self.propensity is not None:
+            raise ValueError(f"propensity= is for unbiased='ipw'; unbiased={self.unbiased!r} does not use it")
+        kwargs.update(self.objective_params or {})
+        try:
+            return get_objective(name, **kwargs) if not kwargs else _build(name, kwargs)
+        except TypeError as exc:
+            raise ValueError(f"objective_params do not fit unbiased={self.unbiased!r}: {exc}") from None
+
     def _make_objective(self):
         params = self.get_params(deep=False)
         params.pop("objective")
+        if self.unbiased is not None:
+            return self._unbiased_objective(params)
         if isinstance(self.objective, Objective):
             if self.objective_params:
                 raise ValueError("objective_params is for objective names; configure an Objective instance directly")
@@ -464,6 +507,24 @@ class LambdaRanker(BaseEstimator):
         w = np.add.reduceat(layout.to_grouped(sample_weight), layout.group_ptr[:-1]) / layout.sizes()
         keep = ~np.isnan(per_query)
         return float(np.average(per_query[keep], weights=w[keep]))
+
+    @property
+    def propensity_(self):
+        """Estimated examination propensity per position, relative to position 1 (click objectives)."""
+        check_is_fitted(self, "booster_")
+        p = getattr(self.objective_, "propensity_", None)
+        if p is None:
+            raise AttributeError(f"objective {self.objective_.name!r} has no position propensities")
+        return np.asarray(p)
+
+    @property
+    def propensity_history_(self):
+        """The propensity estimate after each tree (DLA), shape (n_trees, n_positions)."""
+        check_is_fitted(self, "booster_")
+        h = getattr(self.objective_, "propensity_history_", None)
+        if h is None:
+            raise AttributeError(f"objective {self.objective_.name!r} keeps no propensity history")
+        return np.asarray(h)
 
     @property
     def feature_importances_(self):
