@@ -7,10 +7,11 @@ everything in this process. A distributed row set (``ltr.dask``) implements
 the same methods over data partitions on other workers and sums their
 histograms, so the grower and the split finder are shared.
 """
+import numba
 import numpy as np
 
 from ._dtypes import IDX_DTYPE
-from ._histogram import build_histogram, gather_gradients
+from ._histogram import build_histogram
 from ._splitting import add_leaf_values, partition_rows
 
 
@@ -25,10 +26,9 @@ class LocalRowSet:
         self.X_binned = X_binned
         self.missing_bin = missing_bin
         n = X_binned.shape[0]
-        self.ordered_grad = np.empty(n, dtype=np.float64)
-        self.ordered_hess = np.empty(n, dtype=np.float64)
         self.buffer = np.empty(n, dtype=IDX_DTYPE)
         self.rows = None
+        self._mask_cache = None
 
     def start_tree(self, rows, grad, hess):
         """Begin a tree on `rows` (int32, increasing; owned by the row set) with these gradients."""
@@ -42,10 +42,14 @@ class LocalRowSet:
         return self.end[leaf] - self.start[leaf]
 
     def histogram(self, leaf, feature_mask, out):
-        """Fill `out` (n_features, n_bins, 3) with the sums over the rows of `leaf`."""
+        """Fill `out` (n_features, n_bins, 3) with the sums over the rows of `leaf`.
+
+        Only features in `feature_mask` are computed; the others are left as they are.
+        """
         r = self.rows[self.start[leaf]:self.end[leaf]]
-        gather_gradients(r, self.grad, self.hess, self.ordered_grad, self.ordered_hess)
-        build_histogram(self.X_binned, r, self.ordered_grad, self.ordered_hess, feature_mask, out)
+        if self._mask_cache is None or self._mask_cache[0] is not feature_mask:
+            self._mask_cache = (feature_mask, np.flatnonzero(feature_mask).astype(np.int32))
+        build_histogram(self.X_binned, r, self.grad, self.hess, self._mask_cache[1], out, numba.get_num_threads())
 
     def split(self, leaf, right_leaf, feature, bin_idx, missing_left):
         """Split `leaf`: its left part keeps the id `leaf`, the right part becomes `right_leaf`.

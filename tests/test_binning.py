@@ -74,3 +74,33 @@ def test_round_trip_dict():
 def test_bad_max_bin():
     with pytest.raises(ValueError, match="max_bin"):
         BinMapper(max_bin=256)
+
+
+def test_quantile_thresholds_match_numpy_percentile():
+    # The cumulative-count quantiles equal np.percentile(method='midpoint') before snapping.
+    from ltr.binning import _feature_thresholds
+
+    rng = np.random.default_rng(7)
+    for values in (rng.normal(size=5000), np.round(rng.exponential(size=5000), 2), rng.integers(0, 400, 3000) * 1.0):
+        max_bin = 63
+        distinct = np.unique(values)
+        q = np.unique(np.percentile(values, np.linspace(0, 100, max_bin + 1)[1:-1], method="midpoint"))
+        idx = np.unique(np.clip(np.searchsorted(distinct, q, side="left"), 1, distinct.size - 1))
+        lo, hi = distinct[idx - 1], distinct[idx]
+        expected = np.unique(np.where(lo + (hi - lo) / 2 >= hi, lo, lo + (hi - lo) / 2))
+        np.testing.assert_array_equal(_feature_thresholds(values, max_bin), expected)
+
+
+def test_transform_with_row_order_matches_searchsorted():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(3000, 13)).astype(np.float32)
+    X[:, 5] = np.round(X[:, 5])
+    X[::3, 7] = np.nan
+    X[:, 8] = 1.0
+    bm = BinMapper(max_bin=63).fit(X[:1000])
+    order = rng.permutation(3000)
+    Xb = bm.transform(X, row_order=order)
+    for f in range(13):
+        col = X[order, f].astype(np.float64)
+        ref = np.where(np.isnan(col), 63, np.searchsorted(bm.thresholds_[f], col, side="left"))
+        np.testing.assert_array_equal(Xb[:, f], ref)

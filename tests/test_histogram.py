@@ -1,7 +1,7 @@
 import numba
 import numpy as np
 
-from ltr._histogram import build_histogram, build_histogram_naive, gather_gradients, subtract_histograms
+from ltr._histogram import build_histogram, build_histogram_naive, subtract_histograms
 
 
 def _data(n=3000, f=13, bins=256, seed=0):
@@ -13,12 +13,9 @@ def _data(n=3000, f=13, bins=256, seed=0):
 
 
 def _build(Xb, rows, g, h, mask=None):
-    og = np.empty(len(rows))
-    oh = np.empty(len(rows))
-    gather_gradients(rows, g, h, og, oh)
-    hist = np.full((Xb.shape[1], 256, 3), np.nan)
+    hist = np.zeros((Xb.shape[1], 256, 3))
     mask = np.ones(Xb.shape[1], np.uint8) if mask is None else mask
-    build_histogram(Xb, rows, og, oh, mask, hist)
+    build_histogram(Xb, rows, g, h, np.flatnonzero(mask).astype(np.int32), hist, numba.get_num_threads())
     return hist
 
 
@@ -59,9 +56,21 @@ def test_masked_features_are_zero():
     mask = np.zeros(20, np.uint8)
     mask[[3, 11]] = 1
     hist = _build(Xb, np.arange(len(g), dtype=np.int32), g, h, mask)
-    # blocks of 8 features with no used feature are skipped (left at zero)
-    assert np.all(hist[16:20] == 0)
+    hist_sentinel = np.full((20, 256, 3), 7.0)
+    build_histogram(Xb, np.arange(len(g), dtype=np.int32), g, h, np.array([3, 11], np.int32), hist_sentinel, 3)
+    # features outside the list are not touched
+    assert np.all(hist_sentinel[[0, 1, 2, 4, 19]] == 7.0)
     assert hist[3, :, 2].sum() == len(g) and hist[11, :, 2].sum() == len(g)
+
+
+def test_chunk_and_sub_block_edges():
+    # row counts and feature counts that do not divide the chunk and sub-block sizes
+    for n, f in ((1, 1), (255, 31), (257, 33), (1000, 65)):
+        Xb, g, h = _data(n=n, f=f)
+        rows = np.arange(n, dtype=np.int32)
+        ref = np.zeros((f, 256, 3))
+        build_histogram_naive(Xb, rows, g, h, ref)
+        np.testing.assert_allclose(_build(Xb, rows, g, h), ref, rtol=0, atol=1e-12)
 
 
 def test_bit_identical_for_any_thread_count():

@@ -1,0 +1,1042 @@
+"""Learning to rank from position-biased clicks: IPW, DLA and Unbiased LambdaMART.
+
+Data. Each query group is one displayed list: its rows carry a click label
+``c`` (a click 0/1 of one session, or a click rate over many sessions that
+saw the same list, with ``sample_weight`` = impressions; see
+``ltr.unbiased`` for why the two are equivalent for the softmax losses) and a
+1-based display ``position``. Examination is modelled per position (the
+position-based model ``P(click) = theta_k * gamma_d``); ``propensity`` means
+``theta_k / theta_1``.
+
+Objectives (algorithms.md section 8):
+
+``ipw``
+    Fixed propensities ``P_k`` (``propensity=``); click ``c`` at position k
+    weighs ``w_k = P_1 / P_k`` (optionally clipped). With ``propensity=None``
+    every weight is 1: the naive baseline that takes clicks as labels.
+
+``dla``
+    Dual Learning Algorithm (Ai et al., SIGIR 2018) for boosted trees. The
+    propensity logits ``e_k`` are learned with the ranker: after every tree
+    the inverse-relevance-weighted (IRW) loss
+    ``L_IRW(e) = -sum_q sum_i c_i v_i log softmax_q(e)_{pos(i)}`` with
+    ``v_i = clip(exp(f(x_pivot) - f(x_i)), v_max)`` (``pivot`` = the top
+    document of the list) is minimised exactly: its stationarity condition
+    ``exp(e_k) = B_k / D_k(e)``, ``B_k = sum_{pos(i)=k} c_i v_i``,
+    ``D_k = sum_q A_q m_qk / Z_q(e)`` (``A_q = sum_{i in q} c_i v_i``, ``m_qk``
+    the number of rows of q at position k, ``Z_q = sum_{i in q} exp(e_pos(i))``)
+    is iterated as a minorise-maximise fixed point. When every list shows the
+    same positions ``D_k`` does not depend on k and one step gives the
+    closed form ``e_k = log B_k - log B_1``. The new logits are damped,
+    ``e = (1 - beta) e + beta e_new``.
+
+``unbiased_lambdamart``
+    Hu et al. (WWW 2019): LambdaMART whose pair (i more clicked, j less)
+    is divided by ``t+_{pos(i)} t-_{pos(j)}``; after each round
+    ``t+_k = (C+_k / C+_1)^(1/(1+p))``, ``t-_k = (C-_k / C-_1)^(1/(1+p))`` with
+    ``C+_{pos(i)} += cost_ij / t-_{pos(j)}``, ``C-_{pos(j)} += cost_ij / t+_{pos(i)}``
+    and ``cost_ij = dZ_ij log(1 + exp(-sigma (s_i - s_j)))``, as the authors' code.
+
+Ranker losses of ``ipw`` and ``dla`` (``ranker_loss``):
+
+``'softmax'`` (IPW softmax cross-entropy, DLA's own loss), per query with
+``A = sum_i c_i w_i > 0`` and ``p = softmax(s)`` over the query::
+
+    L = -sum_i c_i w_i log p_i,   g_i = A p_i - c_i w_i,
+    h_i = A (p_i (1 - p_i) + hessian_floor)
+
+(``h`` is the exact diagonal hessian when ``hessian_floor = 0``; the floor,
+CatBoost's QuerySoftMax ``lambda``, keeps Newton steps finite when one
+document takes all the probability.) The paper also divides by the batch
+sum of ``A``; a global factor only rescales every leaf's gradient and
+hessian alike, so it is left out (it would make ``min_child_weight`` and
+``reg_lambda`` depend on the data size).
+
+``'lambdarank'``: LightGBM's LambdaRank (section 1.1) on the debiased gains
+``G_i = c_i w_pos(i)`` (linear in the click label), i.e. the pair (i, j)
+weighs ``(G_i - G_j) |D(r_i) - D(r_j)|``: a click at position k counts
+``w_k`` times (algorithms.md 8.1). The per-query normalisers (``1/IDCG`` and
+LightGBM's ``log2(1 + S) / S``) are computed from the *unweighted* clicks:
+computed from the weighted gains they would cancel the weight of a single
+click. With every weight 1 the gradients are exactly LambdaMART's on the
+click labels with linear gain; Unbiased LambdaMART uses the same rule.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .._dtypes import NJIT, NJIT_PARALLEL, PTR_DTYPE
+from . import register
+from ._base import Objective
+
+#: LightGBM's ``0.01f`` in ``dZ / (0.01 + |s_i - s_j|)``, promoted to double.
+SCORE_DISTANCE_OFFSET = float(np.float32(0.01))
+
+#: Queries are split into at most this many fixed chunks for per-position
+#: accumulations: each chunk sums into its own row, rows are added in order,
+#: so the result does not depend on the number of threads.
+MAX_CHUNKS = 256
+
+RANKER_LOSSES = ("softmax", "lambdarank")
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+def dcg_discount(n):
+    """``D(r) = 1 / log2(r + 2)`` for ranks ``0 .. n-1``."""
+    return 1.0 / np.log2(np.arange(max(int(n), 1), dtype=np.float64) + 2.0)
+
+
+def _n_chunks(n_queries):
+    return max(1, min(int(n_queries), MAX_CHUNKS))
+
+
+@njit(**NJIT)
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + np.exp(-x))
+    e = np.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(**NJIT)
+def _softplus(x):
+    """``log(1 + exp(x))`` without overflow."""
+    if x > 0:
+        return x + np.log1p(np.exp(-x))
+    return np.log1p(np.exp(x))
+
+
+# ---------------------------------------------------------------------------
+# IPW softmax cross-entropy
+# ---------------------------------------------------------------------------
+@njit(**NJIT)
+def _ipw_softmax_query(score, clicks, weight, hessian_floor, grad, hess):
+    """IPW softmax CE of one list: ``g = A p - c w``, ``h = A (p (1 - p) + floor)``.
+
+    Parameters
+    ----------
+    score, clicks, weight : ndarray of float64, shape (n,)
+        Raw scores, click labels and IPW weights ``w_pos(i)`` of the list.
+    hessian_floor : float
+    grad, hess : ndarray of float64, shape (n,)
+        OUT (overwritten).
+    """
+    n = score.shape[0]
+    for i in range(n):
+        grad[i] = 0.0
+        hess[i] = 0.0
+    if n <= 1:
+        return
+    total = 0.0
+    for i in range(n):
+        total += clicks[i] * weight[i]
+    if total <= 0.0:
+        return
+    m = score[0]
+    for i in range(1, n):
+        if score[i] > m:
+            m = score[i]
+    z = 0.0
+    for i in range(n):
+        z += np.exp(score[i] - m)
+    for i in range(n):
+        p = np.exp(score[i] - m) / z
+        grad[i] = total * p - clicks[i] * weight[i]
+        hess[i] = total * (p * (1.0 - p) + hessian_floor)
+
+
+@njit(**NJIT_PARALLEL)
+def _ipw_softmax(raw, clicks, weight, group_ptr, hessian_floor, grad, hess):
+    n_queries = group_ptr.shape[0] - 1
+    for q in prange(n_queries):
+        a, b = group_ptr[q], group_ptr[q + 1]
+        _ipw_softmax_query(raw[a:b], clicks[a:b], weight[a:b], hessian_floor, grad[a:b], hess[a:b])
+
+
+@njit(**NJIT_PARALLEL)
+def _ipw_softmax_loss(raw, clicks, weight, row_weight, group_ptr):
+    """``sum_q rw_q * (-sum_i c_i w_i log p_i)``; ``rw_q`` = row weight of the list's first row."""
+    n_queries = group_ptr.shape[0] - 1
+    out = np.zeros(n_queries)
+    for q in prange(n_queries):
+        a, b = group_ptr[q], group_ptr[q + 1]
+        if b - a <= 1:
+            continue
+        m = raw[a]
+        for i in range(a + 1, b):
+            m = max(m, raw[i])
+        z = 0.0
+        for i in range(a, b):
+            z += np.exp(raw[i] - m)
+        log_z = m + np.log(z)
+        s = 0.0
+        for i in range(a, b):
+            s += clicks[i] * weight[i] * (log_z - raw[i])
+        out[q] = row_weight[a] * s
+    return out.sum()
+
+
+# ---------------------------------------------------------------------------
+# LambdaRank with debiased gains and per-position pair factors
+# ---------------------------------------------------------------------------
+@njit(**NJIT)
+def _inverse_idcg_query(gain, discount, truncation_level):
+    n = gain.shape[0]
+    k = min(truncation_level, n)
+    if k <= 0:
+        return 0.0
+    g = np.sort(gain)
+    idcg = 0.0
+    for r in range(k):
+        idcg += g[n - 1 - r] * discount[r]
+    return 1.0 / idcg if idcg > 0.0 else 0.0
+
+
+@njit(**NJIT_PARALLEL)
+def _inverse_idcg(gain, group_ptr, discount, truncation_level):
+    n_queries = group_ptr.shape[0] - 1
+    out = np.zeros(n_queries)
+    for q in prange(n_queries):
+        a, b = group_ptr[q], group_ptr[q + 1]
+        out[q] = _inverse_idcg_query(gain[a:b], discount, truncation_level)
+    return out
+
+
+@njit(**NJIT)
+def _debiased_lambda_query(
+    score, gain, base_gain, inverse_idcg, bins, t_plus, t_minus, row_weight,
+    discount, sigma, truncation_level, norm, track_cost, grad, hess, cost_plus, cost_minus,
+):
+    """LambdaRank gradients of one list with debiased gains and pair factors.
+
+    For every pair (i, j) of LightGBM's pair set (ranks ``a < b`` in model
+    order, ``a < truncation_level``, ``gain`` different; i has the larger
+    ``gain``)::
+
+        dZ    = (G_i - G_j) |D(r_i) - D(r_j)| / IDCG      [/ (0.01 + |ds|) if norm]
+        f     = 1 / (t+[bin_i] t-[bin_j])
+        g_i  -= sigma rho dZ f,  g_j += sigma rho dZ f,   rho = sigmoid(-sigma ds)
+        h_i, h_j += sigma^2 rho (1 - rho) dZ f
+        S    += 2 sigma rho dZ_base        (dZ with base_gain, |G_i - G_j| -> |Gb_i - Gb_j|)
+
+    then ``g, h *= log2(1 + S) / S`` when norm. With ``track_cost``, adds
+    ``cost = dZ softplus(-sigma ds) (rw_i + rw_j) / 2`` to
+    ``cost_plus[bin_i] / t-[bin_j]`` and ``cost_minus[bin_j] / t+[bin_i]``.
+
+    Parameters
+    ----------
+    score, gain, base_gain : ndarray of float64, shape (n,)
+    inverse_idcg : float
+        ``1 / IDCG@k`` of ``base_gain``; 0 means no signal.
+    bins : ndarray of int64, shape (n,)
+        0-based position bin of each row.
+    t_plus, t_minus : ndarray of float64, shape (n_bins,)
+    row_weight : ndarray of float64, shape (n,)
+        Weights of the rows in the cost (impressions).
+    discount : ndarray of float64, shape (>= n,)
+    grad, hess : OUT, shape (n,)
+    cost_plus, cost_minus : INOUT, shape (n_bins,)
+    """
+    n = score.shape[0]
+    for i in range(n):
+        grad[i] = 0.0
+        hess[i] = 0.0
+    if n <= 1 or inverse_idcg == 0.0:
+        return
+    order = np.argsort(-score, kind="mergesort")
+    best = score[order[0]]
+    worst_pos = n - 1
+    if score[order[worst_pos]] == -np.inf:
+        worst_pos -= 1
+    worst = score[order[worst_pos]]
+    by_distance = norm and best != worst
+    sigma2 = sigma * sigma
+    total = 0.0
+    n_top = min(n - 1, truncation_level)
+    for a in range(n_top):
+        ia = order[a]
+        if score[ia] == -np.inf:
+            break
+        for b in range(a + 1, n):
+            ib = order[b]
+            if score[ib] == -np.inf:
+                break
+            if gain[ia] == gain[ib]:
+                continue
+            if gain[ia] > gain[ib]:
+                i, j, ri, rj = ia, ib, a, b
+            else:
+                i, j, ri, rj = ib, ia, b, a
+            ds = score[i] - score[j]
+            pair_discount = abs(discount[ri] - discount[rj]) * inverse_idcg
+            dz = (gain[i] - gain[j]) * pair_discount
+            dz_base = abs(base_gain[i] - base_gain[j]) * pair_discount
+            if by_distance:
+                dist = SCORE_DISTANCE_OFFSET + abs(ds)
+                dz /= dist
+                dz_base /= dist
+            rho = _sigmoid(-sigma * ds)
+            factor = 1.0 / (t_plus[bins[i]] * t_minus[bins[j]])
+            lam = sigma * rho * dz * factor
+            h = sigma2 * rho * (1.0 - rho) * dz * factor
+            grad[i] -= lam
+            grad[j] += lam
+            hess[i] += h
+            hess[j] += h
+            total += 2.0 * sigma * rho * dz_base
+            if track_cost:
+                cost = dz * _softplus(-sigma * ds) * 0.5 * (row_weight[i] + row_weight[j])
+                cost_plus[bins[i]] += cost / t_minus[bins[j]]
+                cost_minus[bins[j]] += cost / t_plus[bins[i]]
+    if norm and total > 0.0:
+        scale = np.log2(1.0 + total) / total
+        for i in range(n):
+            grad[i] *= scale
+            hess[i] *= scale
+
+
+@njit(**NJIT_PARALLEL)
+def _debiased_lambdas(
+    raw, gain, base_gain, inverse_idcg, bins, t_plus, t_minus, row_weight, group_ptr,
+    discount, sigma, truncation_level, norm, track_cost, grad, hess, cost_plus, cost_minus,
+):
+    """Driver of :func:`_debiased_lambda_query` over fixed chunks of queries.
+
+    ``cost_plus`` / ``cost_minus`` have shape (n_chunks, n_bins): chunk c
+    writes row c only.
+    """
+    n_queries = group_ptr.shape[0] - 1
+    n_chunks = cost_plus.shape[0]
+    for c in prange(n_chunks):
+        q0 = c * n_queries // n_chunks
+        q1 = (c + 1) * n_queries // n_chunks
+        for q in range(q0, q1):
+            a, b = group_ptr[q], group_ptr[q + 1]
+            _debiased_lambda_query(
+                raw[a:b], gain[a:b], base_gain[a:b], inverse_idcg[q], bins[a:b], t_plus, t_minus,
+                row_weight[a:b], discount, sigma, truncation_level, norm, track_cost,
+                grad[a:b], hess[a:b], cost_plus[c], cost_minus[c],
+            )
+
+
+@njit(**NJIT_PARALLEL)
+def _ipw_softmax_scale_terms(raw, clicks, weight, row_weight, group_ptr, scale, out):
+    """Loss, first and second derivative of the IPW softmax loss of ``scale * raw`` in ``scale``.
+
+    Per list with ``A = sum c w`` and ``p = softmax(scale * s)``:
+    ``L = sum c w (log Z - scale s)``, ``dL = sum (A p - c w) s``,
+    ``d2L = A Var_p(s) >= 0`` (the loss is convex in ``scale``). Each term is
+    multiplied by the row weight of the list's first row.
+
+    Parameters
+    ----------
+    out : OUT, shape (n_chunks, 3)
+    """
+    n_queries = group_ptr.shape[0] - 1
+    n_chunks = out.shape[0]
+    for c in prange(n_chunks):
+        out[c, 0] = 0.0
+        out[c, 1] = 0.0
+        out[c, 2] = 0.0
+        q0 = c * n_queries // n_chunks
+        q1 = (c + 1) * n_queries // n_chunks
+        for q in range(q0, q1):
+            a, b = group_ptr[q], group_ptr[q + 1]
+            if b - a <= 1:
+                continue
+            total = 0.0
+            for i in range(a, b):
+                total += clicks[i] * weight[i]
+            if total <= 0.0:
+                continue
+            m = scale * raw[a]
+            for i in range(a + 1, b):
+                m = max(m, scale * raw[i])
+            z = 0.0
+            for i in range(a, b):
+                z += np.exp(scale * raw[i] - m)
+            log_z = m + np.log(z)
+            mean = 0.0
+            second = 0.0
+            loss = 0.0
+            for i in range(a, b):
+                p = np.exp(scale * raw[i] - log_z)
+                mean += p * raw[i]
+                second += p * raw[i] * raw[i]
+                loss += clicks[i] * weight[i] * (log_z - scale * raw[i])
+            d1 = 0.0
+            for i in range(a, b):
+                d1 += clicks[i] * weight[i] * (mean - raw[i])
+            rw = row_weight[a]
+            out[c, 0] += rw * loss
+            out[c, 1] += rw * d1
+            out[c, 2] += rw * total * max(second - mean * mean, 0.0)
+
+
+def fit_relevance_scale(raw, clicks, weight, row_weight, group_ptr, start=1.0, max_iter=50, tol=1e-8):
+    """``argmin_tau`` of the IPW softmax loss of ``tau * raw`` (``tau > 0``), by safeguarded Newton.
+
+    Returns `start` unchanged when no list has a click.
+    """
+    out = np.zeros((_n_chunks(group_ptr.shape[0] - 1), 3))
+
+    def terms(t):
+        _ipw_softmax_scale_terms(raw, clicks, weight, row_weight, group_ptr, t, out)
+        return out.sum(axis=0)
+
+    tau = max(float(start), 1e-6)
+    loss, d1, d2 = terms(tau)
+    if loss == 0.0 and d1 == 0.0:
+        return tau
+    for _ in range(max_iter):
+        if d2 <= 0.0:
+            break
+        step = d1 / d2
+        new = tau - step
+        if new <= 0.0:
+            new = tau / 4.0
+        new_loss, new_d1, new_d2 = terms(new)
+        halvings = 0
+        while new_loss > loss and halvings < 30:
+            new = 0.5 * (new + tau)
+            new_loss, new_d1, new_d2 = terms(new)
+            halvings += 1
+        converged = abs(new - tau) <= tol * max(1.0, tau)
+        tau, loss, d1, d2 = new, new_loss, new_d1, new_d2
+        if converged:
+            break
+    return tau
+
+
+# ---------------------------------------------------------------------------
+# DLA: inverse relevance weighting (IRW) step
+# ---------------------------------------------------------------------------
+@njit(**NJIT_PARALLEL)
+def _irw_numerators(raw, counts, bins, group_ptr, log_v_max, numer, list_mass):
+    """``B_k`` (per chunk) and ``A_q`` of the IRW loss.
+
+    ``v_i = exp(min(f_pivot - f_i, log_v_max))``, pivot = first row of the
+    list with the smallest position bin.
+
+    Parameters
+    ----------
+    counts : ndarray of float64
+        Click counts ``c_i`` (label times impressions).
+    numer : OUT, shape (n_chunks, n_bins)
+    list_mass : OUT, shape (n_queries,)
+    """
+    n_queries = group_ptr.shape[0] - 1
+    n_chunks = numer.shape[0]
+    for c in prange(n_chunks):
+        for k in range(numer.shape[1]):
+            numer[c, k] = 0.0
+        q0 = c * n_queries // n_chunks
+        q1 = (c + 1) * n_queries // n_chunks
+        for q in range(q0, q1):
+            a, b = group_ptr[q], group_ptr[q + 1]
+            pivot = a
+            for i in range(a + 1, b):
+                if bins[i] < bins[pivot]:
+                    pivot = i
+            mass = 0.0
+            for i in range(a, b):
+                if counts[i] > 0.0:
+                    d = raw[pivot] - raw[i]
+                    if d > log_v_max:
+                        d = log_v_max
+                    v = np.exp(d)
+                    numer[c, bins[i]] += counts[i] * v
+                    mass += counts[i] * v
+            list_mass[q] = mass
+
+
+@njit(**NJIT_PARALLEL)
+def _irw_denominators(list_mass, bins, group_ptr, exp_logits, denom):
+    """``D_k = sum_q A_q m_qk / Z_q`` per chunk; ``Z_q = sum_{i in q} exp(e_bin(i))``."""
+    n_queries = group_ptr.shape[0] - 1
+    n_chunks = denom.shape[0]
+    for c in prange(n_chunks):
+        for k in range(denom.shape[1]):
+            denom[c, k] = 0.0
+        q0 = c * n_queries // n_chunks
+        q1 = (c + 1) * n_queries // n_chunks
+        for q in range(q0, q1):
+            if list_mass[q] <= 0.0:
+                continue
+            a, b = group_ptr[q], group_ptr[q + 1]
+            z = 0.0
+            for i in range(a, b):
+                z += exp_logits[bins[i]]
+            r = list_mass[q] / z
+            for i in range(a, b):
+                denom[c, bins[i]] += r
+
+
+def irw_statistics(raw, counts, bins, group_ptr, n_bins, max_relevance_weight=None):
+    """Numerators ``B_k`` and list masses ``A_q`` of the IRW loss (see module docstring)."""
+    n_queries = group_ptr.shape[0] - 1
+    numer = np.zeros((_n_chunks(n_queries), n_bins))
+    mass = np.zeros(n_queries)
+    log_v_max = 700.0 if max_relevance_weight is None else math.log(max_relevance_weight)
+    _irw_numerators(raw, counts, bins, group_ptr, log_v_max, numer, mass)
+    return numer.sum(axis=0), mass
+
+
+def solve_irw(numer, mass, bins, group_ptr, init_logits, max_iter=100, tol=1e-10):
+    """Minimise the IRW loss over the propensity logits given ``B_k`` and ``A_q``.
+
+    Positions without clicks (``B_k = 0``) keep their logit from
+    `init_logits`: the loss only decreases as their logit goes to minus
+    infinity, which would make their IPW weight infinite. Returns the logits
+    normalised to ``e_1 = 0`` and the number of fixed-point iterations.
+    """
+    n_bins = numer.shape[0]
+    active = numer > 0
+    logits = np.array(init_logits, dtype=np.float64)
+    if not active.any():
+        return logits - logits[0], 0
+    log_numer = np.log(np.where(active, numer, 1.0))
+    denom = np.zeros((_n_chunks(group_ptr.shape[0] - 1), n_bins))
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        shift = logits[active].max()
+        _irw_denominators(mass, bins, group_ptr, np.exp(logits - shift), denom)
+        d = denom.sum(axis=0)
+        new = logits.copy()
+        new[active] = log_numer[active] - np.log(d[active]) + shift
+        # The fixed point is defined up to a common shift of the active logits;
+        # pin the first active one so that the inactive ones keep their place.
+        first = np.argmax(active)
+        new[active] -= new[first] - logits[first]
+        delta = np.max(np.abs(new - logits))
+        logits = new
+        if delta <= tol:
+            break
+    ref = logits[0] if active[0] else logits[np.argmax(active)]
+    return logits - ref, n_iter
+
+
+# ---------------------------------------------------------------------------
+# Objectives
+# ---------------------------------------------------------------------------
+def _check_positive(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+class _ClickObjective(Objective):
+    """Shared pieces: click labels, display positions, LambdaRank settings."""
+
+    is_ranking = True
+    estimator_params = ("sigmoid", "lambdarank_truncation_level", "lambdarank_norm")
+
+    def _init_lambdarank(self, sigmoid, lambdarank_truncation_level, lambdarank_norm):
+        self.sigmoid = _check_positive("sigmoid", sigmoid)
+        level = int(lambdarank_truncation_level)
+        if level < 1:
+            raise ValueError(f"lambdarank_truncation_level must be >= 1, got {lambdarank_truncation_level}")
+        self.lambdarank_truncation_level = level
+        self.lambdarank_norm = bool(lambdarank_norm)
+
+    def _lambdarank_params(self):
+        return dict(
+            sigmoid=self.sigmoid,
+            lambdarank_truncation_level=self.lambdarank_truncation_level,
+            lambdarank_norm=self.lambdarank_norm,
+        )
+
+    def validate_labels(self, y):
+        super().validate_labels(y)
+        if np.any(y < 0):
+            raise ValueError(
+                f"objective {self.name!r} takes click labels (0/1 clicks, click rates or click counts), "
+                "which cannot be negative"
+            )
+
+    def _setup_positions(self, n_positions=None):
+        """Check ``self.position_`` and map it to 0-based bins ``self.bins_``."""
+        if self.position_ is None:
+            raise ValueError(
+                f"objective {self.name!r} needs the display positions of the training rows: "
+                "pass position= to fit (the 1-based rank at which each row was shown)"
+            )
+        pos = np.asarray(self.position_)
+        if pos.shape != self.y_.shape:
+            raise ValueError(f"position must have one entry per training row ({self.y_.shape[0]}), got shape {pos.shape}")
+        if pos.dtype.kind == "f":
+            if not np.all(np.isfinite(pos)) or np.any(pos != np.round(pos)):
+                raise ValueError("position must hold whole numbers (1-based display ranks)")
+        elif pos.dtype.kind not in "iu":
+            raise ValueError(f"position must hold integers (1-based display ranks), got dtype {pos.dtype}")
+        pos = pos.astype(np.int64)
+        if pos.size and pos.min() < 1:
+            raise ValueError(f"position must be 1-based (the top result is 1), got a minimum of {pos.min()}")
+        max_pos = int(pos.max()) if pos.size else 1
+        n_bins = max_pos if n_positions is None else int(n_positions)
+        self.n_positions_ = n_bins
+        self.bins_ = np.ascontiguousarray(np.minimum(pos, n_bins) - 1)
+        self.row_weight_ = self.weight_ if self.weight_ is not None else np.ones_like(self.y_)
+        self.counts_ = self.y_ * self.row_weight_
+        self.discount_ = dcg_discount(int(np.diff(self.group_ptr_).max()) if self.group_ptr_.shape[0] > 1 else 1)
+
+    def _base_inverse_idcg(self):
+        return _inverse_idcg(self.y_, self.group_ptr_, self.discount_, self.lambdarank_truncation_level)
+
+    def _lambdas(self, raw_score, gain, t_plus, t_minus, grad, hess, track_cost=False):
+        n_chunks = _n_chunks(self.group_ptr_.shape[0] - 1)
+        cost_plus = np.zeros((n_chunks, t_plus.shape[0]))
+        cost_minus = np.zeros((n_chunks, t_plus.shape[0]))
+        _debiased_lambdas(
+            raw_score, gain, self.y_, self.inverse_idcg_, self.bins_, t_plus, t_minus, self.row_weight_,
+            self.group_ptr_, self.discount_, self.sigmoid, self.lambdarank_truncation_level,
+            self.lambdarank_norm, track_cost, grad, hess, cost_plus, cost_minus,
+        )
+        return cost_plus.sum(axis=0), cost_minus.sum(axis=0)
+
+
+def _check_ranker_loss(ranker_loss):
+    if ranker_loss not in RANKER_LOSSES:
+        raise ValueError(f"ranker_loss must be one of {RANKER_LOSSES}, got {ranker_loss!r}")
+    return ranker_loss
+
+
+def _propensity_weights(logits, max_weight):
+    """``w_k = exp(e_1 - e_k)``, clipped at `max_weight` when given."""
+    w = np.exp(logits[0] - logits)
+    if max_weight is not None:
+        w = np.minimum(w, max_weight)
+    return np.ascontiguousarray(w)
+
+
+@register
+class IPW(_ClickObjective):
+    """Inverse propensity weighting with known propensities.
+
+    Parameters
+    ----------
+    propensity : array-like of float or None
+        Examination probability per position (position 1 first), absolute or
+        relative to position 1 (only ratios matter). ``None``: every weight 1,
+        i.e. clicks taken as relevance labels (the naive baseline).
+    ranker_loss : {'lambdarank', 'softmax'}, default='lambdarank'
+        See the module docstring.
+    max_propensity_weight : float or None, default=None
+        Clip the weights ``P_1 / P_k`` at this value (trades bias for variance).
+    hessian_floor : float, default=0.01
+        Softmax loss only: added to ``p (1 - p)`` in the hessian.
+    sigmoid, lambdarank_truncation_level, lambdarank_norm
+        LambdaRank settings (taken from the estimator).
+    """
+
+    name = "ipw"
+    aliases = ("click_ipw",)
+
+    def __init__(
+        self, propensity=None, ranker_loss="lambdarank", max_propensity_weight=None, hessian_floor=0.01,
+        sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True,
+    ):
+        super().__init__()
+        if propensity is not None:
+            p = np.asarray(propensity, dtype=np.float64)
+            if p.ndim != 1 or p.shape[0] == 0 or not np.all(np.isfinite(p)) or np.any(p <= 0):
+                raise ValueError("propensity must be a non-empty 1-d array of positive numbers, one per position")
+            propensity = p / p[0]
+        self.propensity = propensity
+        self.ranker_loss = _check_ranker_loss(ranker_loss)
+        self.max_propensity_weight = _check_positive("max_propensity_weight", max_propensity_weight, allow_none=True)
+        self.hessian_floor = float(hessian_floor)
+        if self.hessian_floor < 0:
+            raise ValueError(f"hessian_floor must be >= 0, got {hessian_floor}")
+        self._init_lambdarank(sigmoid, lambdarank_truncation_level, lambdarank_norm)
+
+    def get_params(self):
+        return dict(
+            propensity=None if self.propensity is None else [float(v) for v in self.propensity],
+            ranker_loss=self.ranker_loss,
+            max_propensity_weight=self.max_propensity_weight,
+            hessian_floor=self.hessian_floor,
+            **self._lambdarank_params(),
+        )
+
+    def _setup(self):
+        n_positions = None if self.propensity is None else self.propensity.shape[0]
+        if self.propensity is not None and self.position_ is not None:
+            top = int(np.max(self.position_)) if len(self.position_) else 1
+            if top > n_positions:
+                raise ValueError(
+                    f"position goes up to {top} but propensity has {n_positions} values: give one per position"
+                )
+        self._setup_positions(n_positions)
+        p = np.ones(self.n_positions_) if self.propensity is None else self.propensity
+        self.propensity_ = p.copy()
+        self.weights_ = _propensity_weights(np.log(p), self.max_propensity_weight)
+        self.inverse_idcg_ = self._base_inverse_idcg()
+        self.row_ipw_ = np.ascontiguousarray(self.weights_[self.bins_])
+
+    def _gradient_hessian(self, raw_score, grad, hess, iteration):
+        if self.ranker_loss == "softmax":
+            _ipw_softmax(raw_score, self.y_, self.row_ipw_, self.group_ptr_, self.hessian_floor, grad, hess)
+        else:
+            ones = np.ones(self.n_positions_)
+            self._lambdas(raw_score, np.ascontiguousarray(self.y_ * self.row_ipw_), ones, ones, grad, hess)
+
+    def loss(self, raw_score):
+        if self.ranker_loss != "softmax":
+            return super().loss(raw_score)
+        return float(_ipw_softmax_loss(raw_score, self.y_, self.row_ipw_, self.row_weight_, self.group_ptr_))
+
+    def state(self):
+        return {"propensity": [float(v) for v in self.propensity_]} if hasattr(self, "propensity_") else {}
+
+
+@register
+class DLA(_ClickObjective):
+    """Dual Learning Algorithm: the ranker and the position propensities learned together.
+
+    After every ``update_every`` trees the propensity logits take an exact,
+    damped IRW step (module docstring); the next trees are fitted with the
+    IPW weights ``w_k = min(P_1 / P_k, max_propensity_weight)``.
+
+    Parameters
+    ----------
+    ranker_loss : {'softmax', 'lambdarank'}, default='softmax'
+        'softmax' is the paper's IPW softmax cross-entropy; 'lambdarank'
+        uses IPW-weighted LambdaRank gradients.
+    max_propensity_weight : float or None, default=10.0
+        Clip of the IPW weights (the Baidu-ULTR study clips at 10).
+    max_relevance_weight : float or None, default=10.0
+        Clip of the IRW weights ``v = R_1 / R_k``.
+    relevance_scale : 'auto' or float, default='auto'
+        The relevance model of the IRW step is ``R = softmax(tau f)``. 'auto'
+        fits ``tau > 0`` before every update by minimising the IPW softmax
+        loss of ``tau f`` (one convex parameter, Newton): boosting with
+        shrinkage compresses the scores, and LambdaRank scores have no
+        calibrated scale at all, while the IRW step needs relevance *ratios*.
+        ``tau`` does not change the ranking. A float fixes ``tau`` (1.0 is the
+        paper's choice).
+    propensity_damping : float in (0, 1], default=0.5
+        ``beta`` in ``e = (1 - beta) e + beta e_new``.
+    update_every : int, default=1
+        Trees between two propensity updates.
+    propensity_init : {'ones', 'ctr'}, default='ones'
+        Start from no correction, or from the per-position CTR ratio.
+    n_positions : int or None
+        Number of propensity parameters; positions beyond it share the last
+        one. Default: the largest position in the data.
+    irw_max_iter, irw_tol
+        Fixed-point iterations of the IRW step (1 suffices when all lists
+        show the same positions).
+    hessian_floor : float, default=0.01
+        Softmax loss only.
+    sigmoid, lambdarank_truncation_level, lambdarank_norm
+        LambdaRank settings (taken from the estimator).
+
+    Attributes
+    ----------
+    propensity_ : ndarray, shape (n_positions,)
+        Current estimate of ``theta_k / theta_1``.
+    propensity_history_ : list of ndarray
+        The estimate after each tree (one entry per ``after_iteration`` call).
+    relevance_scale_ : float
+        The ``tau`` of the last update.
+    """
+
+    name = "dla"
+
+    def __init__(
+        self, ranker_loss="softmax", max_propensity_weight=10.0, max_relevance_weight=10.0,
+        relevance_scale="auto", propensity_damping=0.5, update_every=1, propensity_init="ones", n_positions=None,
+        irw_max_iter=100, irw_tol=1e-10, hessian_floor=0.01,
+        sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True,
+    ):
+        super().__init__()
+        self.ranker_loss = _check_ranker_loss(ranker_loss)
+        self.max_propensity_weight = _check_positive("max_propensity_weight", max_propensity_weight, allow_none=True)
+        self.max_relevance_weight = _check_positive("max_relevance_weight", max_relevance_weight, allow_none=True)
+        if relevance_scale != "auto":
+            relevance_scale = _check_positive("relevance_scale", relevance_scale)
+        self.relevance_scale = relevance_scale
+        beta = float(propensity_damping)
+        if not (0.0 < beta <= 1.0):
+            raise ValueError(f"propensity_damping must be in (0, 1], got {propensity_damping}")
+        self.propensity_damping = beta
+        self.update_every = int(update_every)
+        if self.update_every < 1:
+            raise ValueError(f"update_every must be >= 1, got {update_every}")
+        if propensity_init not in ("ones", "ctr"):
+            raise ValueError(f"propensity_init must be 'ones' or 'ctr', got {propensity_init!r}")
+        self.propensity_init = propensity_init
+        if n_positions is not None and int(n_positions) < 1:
+            raise ValueError(f"n_positions must be >= 1, got {n_positions}")
+        self.n_positions = None if n_positions is None else int(n_positions)
+        self.irw_max_iter = int(irw_max_iter)
+        self.irw_tol = float(irw_tol)
+        self.hessian_floor = float(hessian_floor)
+        if self.hessian_floor < 0:
+            raise ValueError(f"hessian_floor must be >= 0, got {hessian_floor}")
+        self._init_lambdarank(sigmoid, lambdarank_truncation_level, lambdarank_norm)
+        self._restored = None
+
+    def get_params(self):
+        return dict(
+            ranker_loss=self.ranker_loss,
+            max_propensity_weight=self.max_propensity_weight,
+            max_relevance_weight=self.max_relevance_weight,
+            relevance_scale=self.relevance_scale,
+            propensity_damping=self.propensity_damping,
+            update_every=self.update_every,
+            propensity_init=self.propensity_init,
+            n_positions=self.n_positions,
+            irw_max_iter=self.irw_max_iter,
+            irw_tol=self.irw_tol,
+            hessian_floor=self.hessian_floor,
+            **self._lambdarank_params(),
+        )
+
+    def _setup(self):
+        self._setup_positions(self.n_positions)
+        k = self.n_positions_
+        if self._restored is not None:
+            logits = np.asarray(self._restored["logits"], dtype=np.float64)
+            if logits.shape[0] != k:
+                raise ValueError(
+                    f"the saved DLA state has {logits.shape[0]} positions but the data needs {k}; "
+                    "pass n_positions= to match"
+                )
+            history = [np.asarray(h, dtype=np.float64) for h in self._restored.get("propensity_history", [])]
+        elif self.propensity_init == "ctr":
+            clicks = np.bincount(self.bins_, weights=self.counts_, minlength=k)
+            shown = np.bincount(self.bins_, weights=self.row_weight_, minlength=k)
+            ctr = np.where(shown > 0, clicks / np.maximum(shown, 1e-300), 0.0)
+            ok = ctr > 0
+            logits = np.zeros(k)
+            if ok[0]:
+                logits[ok] = np.log(ctr[ok] / ctr[0])
+            history = []
+        else:
+            logits = np.zeros(k)
+            history = []
+        self.logits_ = logits
+        self.propensity_ = np.exp(logits - logits[0])
+        self.propensity_history_ = history
+        self.irw_iterations_ = 0
+        restored_scale = None if self._restored is None else self._restored.get("relevance_scale")
+        self.relevance_scale_ = float(
+            restored_scale if restored_scale is not None
+            else (1.0 if self.relevance_scale == "auto" else self.relevance_scale)
+        )
+        self.inverse_idcg_ = self._base_inverse_idcg()
+        self._ones = np.ones(k)
+        self._refresh_weights()
+
+    def _refresh_weights(self):
+        self.weights_ = _propensity_weights(self.logits_, self.max_propensity_weight)
+        self.row_ipw_ = np.ascontiguousarray(self.weights_[self.bins_])
+
+    def _gradient_hessian(self, raw_score, grad, hess, iteration):
+        if self.ranker_loss == "softmax":
+            _ipw_softmax(raw_score, self.y_, self.row_ipw_, self.group_ptr_, self.hessian_floor, grad, hess)
+        else:
+            gain = np.ascontiguousarray(self.y_ * self.row_ipw_)
+            self._lambdas(raw_score, gain, self._ones, self._ones, grad, hess)
+
+    def loss(self, raw_score):
+        if self.ranker_loss != "softmax":
+            return super().loss(raw_score)
+        return float(_ipw_softmax_loss(raw_score, self.y_, self.row_ipw_, self.row_weight_, self.group_ptr_))
+
+    def irw_loss(self, raw_score, logits):
+        """``L_IRW(e)`` at the current ranker scores (tests and diagnostics)."""
+        logits = np.asarray(logits, dtype=np.float64)
+        total = 0.0
+        log_v_max = 700.0 if self.max_relevance_weight is None else math.log(self.max_relevance_weight)
+        gp = self.group_ptr_
+        for q in range(gp.shape[0] - 1):
+            a, b = gp[q], gp[q + 1]
+            bins = self.bins_[a:b]
+            pivot = a + int(np.argmin(bins))
+            log_z = np.logaddexp.reduce(logits[bins])
+            for i in range(a, b):
+                if self.counts_[i] > 0:
+                    v = math.exp(min(raw_score[pivot] - raw_score[i], log_v_max))
+                    total -= self.counts_[i] * v * (logits[self.bins_[i]] - log_z)
+        return total
+
+    def update_propensity(self, raw_score):
+        """One damped IRW step at the ranker scores `raw_score`; returns the new propensity."""
+        if self.relevance_scale == "auto":
+            self.relevance_scale_ = fit_relevance_scale(
+                raw_score, self.y_, self.row_ipw_, self.row_weight_, self.group_ptr_, start=self.relevance_scale_
+            )
+        numer, mass = irw_statistics(
+            np.ascontiguousarray(self.relevance_scale_ * raw_score), self.counts_, self.bins_, self.group_ptr_, self.n_positions_, self.max_relevance_weight
+        )
+        new, self.irw_iterations_ = solve_irw(
+            numer, mass, self.bins_, self.group_ptr_, self.logits_, self.irw_max_iter, self.irw_tol
+        )
+        beta = self.propensity_damping
+        logits = (1.0 - beta) * (self.logits_ - self.logits_[0]) + beta * new
+        self.logits_ = logits - logits[0]
+        self.propensity_ = np.exp(self.logits_)
+        self._refresh_weights()
+        return self.propensity_
+
+    def after_iteration(self, raw_score, iteration):
+        if (int(iteration) + 1) % self.update_every == 0:
+            self.update_propensity(raw_score)
+        self.propensity_history_.append(self.propensity_.copy())
+
+    def state(self):
+        if not hasattr(self, "logits_"):
+            return dict(self._restored) if self._restored is not None else {}
+        return {
+            "propensity": [float(v) for v in self.propensity_],
+            "logits": [float(v) for v in self.logits_],
+            "relevance_scale": float(self.relevance_scale_),
+            "propensity_history": [[float(v) for v in h] for h in self.propensity_history_],
+        }
+
+    def set_state(self, state):
+        if not state:
+            return
+        if "logits" not in state:
+            raise ValueError("a DLA state needs 'logits' (as saved by state())")
+        self._restored = {
+            "logits": [float(v) for v in state["logits"]],
+            "relevance_scale": state.get("relevance_scale"),
+            "propensity_history": [list(map(float, h)) for h in state.get("propensity_history", [])],
+        }
+        self.logits_ = np.asarray(self._restored["logits"], dtype=np.float64)
+        self.propensity_ = np.exp(self.logits_ - self.logits_[0])
+        self.propensity_history_ = [np.asarray(h) for h in self._restored["propensity_history"]]
+        scale = self._restored["relevance_scale"]
+        self.relevance_scale_ = float(1.0 if scale is None else scale)
+
+
+@register
+class UnbiasedLambdaMART(_ClickObjective):
+    """Unbiased LambdaMART (Hu, Wang, Peng, Li; WWW 2019): pairwise debiasing.
+
+    Every LambdaRank pair (i more clicked than j) is divided by
+    ``t+_{pos(i)} t-_{pos(j)}``; both bias vectors start at 1 and are
+    re-estimated after each gradient pass from the pair costs (module
+    docstring). ``t+`` is the estimated click propensity relative to
+    position 1 and is reported as ``propensity_``.
+
+    Parameters
+    ----------
+    n_positions : int or None
+        Number of position bins (the authors use 12); positions beyond it
+        share the last bin. Default: the largest position in the data.
+    position_bias_regularization : float, default=1.0
+        ``p`` of the Lp regulariser: ``t = (C_k / C_1) ** (1 / (1 + p))``.
+        The default exponent 1/2 is that of the authors' configuration file
+        and of XGBoost's ``lambdarank_bias_norm=1``; ``p = 0`` (the paper's
+        table) lets the costs feed back on themselves and can drive ``t+``
+        of the lower positions to 0.
+    sigmoid, lambdarank_truncation_level, lambdarank_norm
+        LambdaRank settings (taken from the estimator).
+
+    Attributes
+    ----------
+    t_plus_, t_minus_ : ndarray, shape (n_positions,)
+    propensity_ : ndarray
+        Same as ``t_plus_``.
+    propensity_history_ : list of ndarray
+        ``t_plus_`` after each round.
+    """
+
+    name = "unbiased_lambdamart"
+    aliases = ("unbiased_lambdarank",)
+
+    def __init__(
+        self, n_positions=None, position_bias_regularization=1.0,
+        sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True,
+    ):
+        super().__init__()
+        if n_positions is not None and int(n_positions) < 1:
+            raise ValueError(f"n_positions must be >= 1, got {n_positions}")
+        self.n_positions = None if n_positions is None else int(n_positions)
+        p = float(position_bias_regularization)
+        if not np.isfinite(p) or p < 0:
+            raise ValueError(f"position_bias_regularization must be >= 0, got {position_bias_regularization}")
+        self.position_bias_regularization = p
+        self._init_lambdarank(sigmoid, lambdarank_truncation_level, lambdarank_norm)
+        self._restored = None
+
+    def get_params(self):
+        return dict(
+            n_positions=self.n_positions,
+            position_bias_regularization=self.position_bias_regularization,
+            **self._lambdarank_params(),
+        )
+
+    def _setup(self):
+        self._setup_positions(self.n_positions)
+        k = self.n_positions_
+        if self._restored is not None:
+            self.t_plus_ = np.asarray(self._restored["t_plus"], dtype=np.float64)
+            self.t_minus_ = np.asarray(self._restored["t_minus"], dtype=np.float64)
+            if self.t_plus_.shape[0] != k:
+                raise ValueError(f"the saved state has {self.t_plus_.shape[0]} position bins but the data needs {k}")
+            self.propensity_history_ = [np.asarray(h) for h in self._restored.get("propensity_history", [])]
+        else:
+            self.t_plus_ = np.ones(k)
+            self.t_minus_ = np.ones(k)
+            self.propensity_history_ = []
+        self.propensity_ = self.t_plus_
+        self.inverse_idcg_ = self._base_inverse_idcg()
+        self._cost_plus = np.zeros(k)
+        self._cost_minus = np.zeros(k)
+
+    def _gradient_hessian(self, raw_score, grad, hess, iteration):
+        # The costs of this pass re-estimate t+/t- in after_iteration, so the
+        # next tree uses them (the authors update at the end of the gradient
+        # pass, which is the same order).
+        self._cost_plus, self._cost_minus = self._lambdas(
+            raw_score, self.y_, self.t_plus_, self.t_minus_, grad, hess, track_cost=True
+        )
+
+    def _update_biases(self):
+        """``t_k = (C_k / C_1) ** (1 / (1 + p))``; bins without cost keep their value."""
+        expo = 1.0 / (1.0 + self.position_bias_regularization)
+        for t, c in ((self.t_plus_, self._cost_plus), (self.t_minus_, self._cost_minus)):
+            if c[0] > 0:
+                ok = c > 0
+                t[ok] = (c[ok] / c[0]) ** expo
+        self.propensity_ = self.t_plus_
+
+    def after_iteration(self, raw_score, iteration):
+        self._update_biases()
+        self.propensity_history_.append(self.t_plus_.copy())
+
+    def state(self):
+        if not hasattr(self, "t_plus_"):
+            return dict(self._restored) if self._restored is not None else {}
+        return {
+            "propensity": [float(v) for v in self.t_plus_],
+            "t_plus": [float(v) for v in self.t_plus_],
+            "t_minus": [float(v) for v in self.t_minus_],
+            "propensity_history": [[float(v) for v in h] for h in self.propensity_history_],
+        }
+
+    def set_state(self, state):
+        if not state:
+            return
+        if "t_plus" not in state or "t_minus" not in state:
+            raise ValueError("an unbiased_lambdamart state needs 't_plus' and 't_minus'")
+        self._restored = {
+            "t_plus": [float(v) for v in state["t_plus"]],
+            "t_minus": [float(v) for v in state["t_minus"]],
+            "propensity_history": [list(map(float, h)) for h in state.get("propensity_history", [])],
+        }
+        self.t_plus_ = np.asarray(self._restored["t_plus"])
+        self.t_minus_ = np.asarray(self._restored["t_minus"])
+        self.propensity_ = self.t_plus_

@@ -1,0 +1,38 @@
+"""Unbiased learning to rank from click logs: click simulation and propensity tools.
+
+* :func:`simulate_clicks`: position-based or cascade clicks for labelled rows.
+* :func:`make_click_log`: the semi-synthetic protocol of the DLA paper
+  (production ranker on a few labelled queries, top-k lists, many sessions),
+  returning a compact :class:`ClickLog`.
+* :func:`true_propensity`, :func:`click_probability`: the simulator's parameters.
+* :func:`estimate_propensity_em`, :func:`estimate_propensity_dla`,
+  :func:`ctr_propensity`: propensities from a feature-less click log.
+
+The learning objectives themselves (``'ipw'``, ``'dla'``,
+``'unbiased_lambdamart'``) live in :mod:`ltr.objectives.unbiased`.
+"""
+from ._propensity import (
+    PropensityEstimate,
+    ctr_propensity,
+    estimate_propensity_dla,
+    estimate_propensity_em,
+    relative_error,
+)
+from ._protocol import ClickLog, ClickTable, LinearScorer, make_click_log
+from ._simulation import EYE_TRACKING_EXAMINATION, click_probability, simulate_clicks, true_propensity
+
+__all__ = [
+    "EYE_TRACKING_EXAMINATION",
+    "ClickLog",
+    "ClickTable",
+    "LinearScorer",
+    "PropensityEstimate",
+    "click_probability",
+    "ctr_propensity",
+    "estimate_propensity_dla",
+    "estimate_propensity_em",
+    "make_click_log",
+    "relative_error",
+    "simulate_clicks",
+    "true_propensity",
+]

@@ -1,0 +1,91 @@
+"""Feature-free propensity estimators (EM, DLA with free relevance, CTR ratio)."""
+import numpy as np
+import pytest
+
+from ltr.unbiased import ctr_propensity, estimate_propensity_dla, estimate_propensity_em, relative_error
+
+
+def pbm_log(n_sessions=20_000, n_items=60, list_len=6, seed=0):
+    """Sessions showing random subsets of items in random order (interventions), PBM clicks."""
+    rng = np.random.default_rng(seed)
+    theta = np.array([0.9, 0.7, 0.5, 0.4, 0.3, 0.25])[:list_len]
+    gamma = rng.uniform(0.05, 0.9, n_items)
+    items = np.concatenate([rng.choice(n_items, list_len, replace=False) for _ in range(n_sessions)])
+    pos = np.tile(np.arange(1, list_len + 1), n_sessions)
+    session = np.repeat(np.arange(n_sessions), list_len)
+    click = (rng.random(items.size) < theta[pos - 1] * gamma[items]).astype(np.int8)
+    return click, pos, items, session, theta, gamma
+
+
+def test_em_recovers_examination_and_relevance():
+    click, pos, items, session, theta, gamma = pbm_log()
+    est = estimate_propensity_em(click, pos, items, tol=1e-9)
+    assert est.converged
+    # 20k sessions: about 2 % sampling noise per position
+    assert np.max(relative_error(est.propensity, theta / theta[0])) < 0.06
+    # EM identifies the product theta * gamma; the scale split is free, ratios are not
+    ratio = (est.relevance / est.relevance.mean()) / (gamma / gamma.mean())
+    assert np.median(np.abs(ratio - 1)) < 0.05 and np.max(np.abs(ratio - 1)) < 0.35
+    assert len(est.history) == est.n_iter
+
+
+def test_dla_free_relevance_recovers_propensity():
+    click, pos, items, session, theta, gamma = pbm_log(seed=1)
+    est = estimate_propensity_dla(click, pos, items, session, tol=1e-6)
+    assert est.converged
+    assert np.max(relative_error(est.propensity, theta / theta[0])) < 0.08
+    ratio = (est.relevance / est.relevance.mean()) / (gamma / gamma.mean())
+    assert np.median(np.abs(ratio - 1)) < 0.05 and np.max(np.abs(ratio - 1)) < 0.35
+
+
+def test_estimators_accept_aggregated_rows():
+    # Rates with weights give the same EM fit as the expanded 0/1 impressions.
+    click = np.array([1, 0, 0, 1, 1, 0, 0, 0])
+    pos = np.array([1, 1, 2, 2, 1, 2, 1, 2])
+    item = np.array([0, 0, 1, 1, 1, 0, 1, 0])
+    a = estimate_propensity_em(click, pos, item, max_iter=50)
+    cells = {}
+    for c, p, i in zip(click, pos, item):
+        cells.setdefault((p, i), []).append(c)
+    keys = sorted(cells)
+    rate = np.array([np.mean(cells[k]) for k in keys])
+    w = np.array([len(cells[k]) for k in keys], dtype=float)
+    b = estimate_propensity_em(rate, [k[0] for k in keys], [k[1] for k in keys], weight=w, max_iter=50)
+    np.testing.assert_allclose(a.propensity, b.propensity)
+    np.testing.assert_allclose(a.relevance, b.relevance)
+
+
+def test_ctr_propensity():
+    click = np.array([1, 0, 1, 0, 0, 1])
+    pos = np.array([1, 1, 2, 2, 2, 3])
+    np.testing.assert_allclose(ctr_propensity(click, pos), [1.0, (1 / 3) / 0.5, 1.0 / 0.5])
+    np.testing.assert_allclose(ctr_propensity(click, pos, n_positions=2), [1.0, (2 / 4) / 0.5])
+    with pytest.raises(ValueError, match="no click at position 1"):
+        ctr_propensity([0, 1], [1, 2])
+
+
+def test_relative_error_and_input_errors():
+    np.testing.assert_allclose(relative_error([1.0, 0.45], [1.0, 0.5]), [0.0, 0.1])
+    with pytest.raises(ValueError, match="shape"):
+        relative_error([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="item must have one entry"):
+        estimate_propensity_em([1, 0], [1, 2], [0])
+    with pytest.raises(ValueError, match="1-based"):
+        estimate_propensity_em([1, 0], [0, 1], [0, 1])
+    with pytest.raises(ValueError, match="non-negative"):
+        estimate_propensity_em([-1, 0], [1, 2], [0, 1])
+
+
+def test_yandex_click_log_propensities(shared_datasets):
+    d = np.load(shared_datasets / "yandex_relpred_click_sample" / "impressions.npz")
+    item = d["query"].astype(np.int64) * 10**9 + d["url"]
+    em = estimate_propensity_em(d["click"], d["position"], item, tol=1e-6)
+    dla = estimate_propensity_dla(d["click"], d["position"], item, d["session"], tol=1e-4)
+    assert em.converged and dla.converged
+    ctr = ctr_propensity(d["click"], d["position"])
+    for p in (em.propensity, dla.propensity):
+        assert p[0] == 1.0 and np.all(p[1:] < 1.0) and np.all(p > 0.05)
+        # debiasing removes relevance from the CTR curve: lower positions get higher propensity
+        assert p[9] > ctr[9]
+    # the two estimators weigh the few position changes differently (PBM MLE vs DLA)
+    assert np.max(np.abs(em.propensity - dla.propensity)) < 0.1
