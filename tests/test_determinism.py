@@ -43,12 +43,7 @@ OBJECTIVES = _objective_names()
 OBJECTIVE_PARAMS = {}
 
 #: Known defects outside this test's scope, each with the exception it raises.
-KNOWN_FAILURES = {
-    ("test_continued_training_equals_one_fit", "unbiased_lambdamart"): (
-        AttributeError,
-        "UnbiasedLambdaMART.set_state does not restore propensity_history_, so state() of a loaded model "
-        "raises AttributeError when training continues (fix in ltr/objectives/unbiased.py)"),
-}
+KNOWN_FAILURES = {}
 
 
 def _params(test, objectives=None):
@@ -182,11 +177,7 @@ UNBIASED_MODES = [
 def _unbiased_params():
     out = []
     for objective, mode, propensity in UNBIASED_MODES:
-        marks = []
-        if mode == "unbiased_lambdamart":
-            marks = [pytest.mark.xfail(raises=AttributeError, strict=False, reason=KNOWN_FAILURES[
-                ("test_continued_training_equals_one_fit", "unbiased_lambdamart")][1])]
-        out.append(pytest.param(objective, mode, propensity, marks=marks, id=f"{objective}-{mode}"))
+        out.append(pytest.param(objective, mode, propensity, id=f"{objective}-{mode}"))
     return out
 
 
