@@ -36,7 +36,6 @@ from ltr.dask._partition import (Partition, PartitionStateError, WorkerPartition
                                  check_objective_supported, combine, reduce_partition_statistics)
 from ltr.dask._reduce import InProcessBackend, payload_nbytes, reduction_tree  # noqa: E402
 from ltr.dask._training import DistributedRowSet  # noqa: E402
-from ltr.binning import BinMapper  # noqa: E402
 from ltr.objectives import Objective  # noqa: E402
 
 # The toy objectives below are defined here; workers receive them by value.
@@ -385,7 +384,8 @@ def test_loader_groups_shuffled_queries_like_single_process():
         payloads = dask.compute(*partition_payloads(plan, already_sorted, Xd, yd, qd, w, pos))
     np.testing.assert_array_equal(np.concatenate([p[1] for p in payloads]), X[order])
     np.testing.assert_array_equal(np.concatenate([p[2] for p in payloads]), y[order])
-    np.testing.assert_array_equal(np.concatenate([p[5] for p in payloads]), np.bincount(np.unique(qid, return_inverse=True)[1]))
+    np.testing.assert_array_equal(np.concatenate([p[5] for p in payloads]),
+                                  np.bincount(np.unique(qid, return_inverse=True)[1]))
     assert [p[7] for p in payloads] == list(plan.query_start[:-1])
 
 
@@ -570,8 +570,8 @@ def test_cluster_lambdamart_same_bins_and_trees(client, data, tmp_path):
     params = dict(n_jobs=1, n_estimators=8, num_leaves=15, min_child_samples=5, random_state=42)
     single = LambdaRanker(**params).fit(X, y, qid=qid)
     # chunks cut through queries: the loader moves the boundaries
-    dist = DaskLambdaRanker(client=client, **params).fit(da.from_array(X, chunks=(1100, 12)),
-                                                         da.from_array(y, chunks=1100), qid=da.from_array(qid, chunks=1100))
+    dist = DaskLambdaRanker(client=client, **params).fit(
+        da.from_array(X, chunks=(1100, 12)), da.from_array(y, chunks=1100), qid=da.from_array(qid, chunks=1100))
     assert dist.n_workers_ == 2 and dist.n_partitions_ >= 2
     assert_same_model(single, dist, X)
     # an ordinary model: saved, loaded and used without Dask
@@ -657,7 +657,8 @@ def test_cluster_bad_input_names_the_problem(client, data):
     with pytest.raises(ValueError, match="infinity"):
         DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(bad, chunks=(1000, 12)), y, qid=qid)
     with pytest.raises(ValueError, match="y has"):
-        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(X, chunks=(1000, 12)), y[:-1], qid=qid)
+        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(
+            da.from_array(X, chunks=(1000, 12)), y[:-1], qid=qid)
     qbad = qid.astype(np.float64)
     qbad[3] = np.nan
     with pytest.raises(ValueError, match="NaN"):

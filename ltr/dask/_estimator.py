@@ -19,7 +19,7 @@ from ..ranker import LambdaRanker
 from . import _training
 from ._loader import _is_dask, as_dask_inputs, assign_partitions, partition_payloads, plan_partitions
 from ._partition import check_objective_supported, reduce_partition_statistics
-from ._reduce import ActorBackend, WorkerActor, WorkerLostError
+from ._reduce import ActorBackend, WorkerActor
 
 
 def _predict_block(block, booster, num_iteration):
@@ -459,4 +459,4 @@ class DaskLambdaRanker(LambdaRanker):
         return est
 
 
-__all__ = ["DaskLambdaRanker", "WorkerLostError"]
+
