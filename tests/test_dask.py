@@ -88,6 +88,40 @@ class NoisyQueryRegression(Objective):
             hess[a:b] = 1.0
 
 
+def _global_seed_yetirank():
+    """YetiRank whose query q draws its noise from mix_seed(seed, iteration, q + query_offset_).
+
+    The change distributed training needs in `yetirank._yetirank` (one
+    argument added), written here as a plain-Python loop over YetiRank's own
+    per-query kernel. With ``query_offset_ = 0`` it is YetiRank exactly.
+    """
+    from ltr.objectives.yetirank import YetiRank
+
+    class GlobalSeedYetiRank(YetiRank):
+        supports_query_offset = True
+        query_offset_ = 0
+
+        def _gradient_hessian(self, raw, grad, hess, iteration):
+            # imported here, on the worker: its compiled (cached) kernel, not a pickled copy
+            from ltr.objectives.yetirank import _yetirank_query
+
+            ptr, unused = self.group_ptr_, np.zeros((1, 1))
+            raw = np.ascontiguousarray(raw, dtype=np.float64)
+            for q in range(ptr.shape[0] - 1):
+                a, b = ptr[q], ptr[q + 1]
+                grad[a:b] = 0.0
+                hess[a:b] = 0.0
+                if self._active[q]:
+                    seed = np.uint64(mix_seed(np.uint64(self.seed_), np.int64(iteration),
+                                              np.int64(q + self.query_offset_)))
+                    _yetirank_query(self.y_[a:b], self._gain[a:b], raw[a:b], self._query_scale[q], self._pos_weight,
+                                    seed, self.permutations, self._mode_code, self.decay, self._top,
+                                    self._num_neighbors, self._noise_code, self.noise_power, grad[a:b], hess[a:b],
+                                    False, unused)
+
+    return GlobalSeedYetiRank
+
+
 class PositionReweighted(Objective):
     """DLA-shaped toy: per-position weights learned from sums over all queries.
 
@@ -594,6 +628,22 @@ def test_cluster_stochastic_objective_same_trees(client, data):
     single = LambdaRanker(NoisyQueryRegression(), **params).fit(X, y, qid=qid)
     dist = DaskLambdaRanker(NoisyQueryRegression(), client=client, **params).fit(
         da.from_array(X, chunks=(900, 12)), da.from_array(y, chunks=900), qid=da.from_array(qid, chunks=900))
+    assert_same_model(single, dist, X)
+
+
+def test_cluster_yetirank_global_seeds_same_trees(client, data):
+    """YetiRank (a stochastic objective) with its noise seeded by global query index: the same trees."""
+    pytest.importorskip("ltr.objectives.yetirank")
+    X, y, qid, sizes, _ = data
+    params = dict(n_jobs=1, n_estimators=5, num_leaves=7, random_state=5, objective_params={"permutations": 4})
+    single = LambdaRanker("yetirank", **params).fit(X, y, qid=qid)
+    cls = _global_seed_yetirank()
+    params.pop("objective_params")
+    local = LambdaRanker(cls(permutations=4), **params).fit(X, y, qid=qid)
+    assert_same_model(single, local, X)  # the global-seed driver is YetiRank itself
+    dist = DaskLambdaRanker(cls(permutations=4), client=client, **params).fit(
+        da.from_array(X, chunks=(900, 12)), da.from_array(y, chunks=900), qid=da.from_array(qid, chunks=900))
+    assert dist.n_partitions_ >= 4
     assert_same_model(single, dist, X)
 
 
