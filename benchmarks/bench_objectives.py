@@ -14,10 +14,14 @@ Three tables:
    on generated MSLR-shaped data (1M rows, 136 features).
 
 Settings. Both libraries grow the given number of trees (no early stopping)
-with the given learning rate. Tree shapes differ: ltr grows leaf-wise trees
-of at most 31 leaves with at least 20 rows per leaf and no L2 penalty
-(its defaults, as LightGBM's); CatBoost grows depth-6 symmetric (oblivious)
-trees, 64 leaves, with ``l2_leaf_reg=3`` (its defaults). ltr's NDCG gain is
+with the given learning rate. Tree shapes differ: CatBoost grows depth-6
+symmetric (oblivious) trees, 64 leaves, with its defaults otherwise
+(CatBoost 1.2.10: YetiRank gets one Newton step per leaf and no L2 penalty,
+StochasticRank gradient leaf values with ``l2_leaf_reg=3``; both use MVS
+row sampling and ``random_strength=1``). ltr grows leaf-wise trees with Newton leaf values and no L2
+penalty, in two shapes: its defaults (at most 31 leaves, at least 20 rows
+per leaf, as LightGBM's) and "depth 6" (at most 64 leaves within depth 6,
+no minimum leaf size), the closest it gets to CatBoost's capacity. ltr's NDCG gain is
 ``2**y - 1``; CatBoost's StochasticRank gets ``type=Exp`` so that both smooth
 the same metric (CatBoost's YetiRank has no gain parameter). Accuracy runs
 use one thread per model (the machine is shared; results do not depend on
@@ -141,10 +145,16 @@ def mrr(y, score, qid):
 # ---------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------
-def fit_ltr(objective, train, n_estimators, learning_rate, seed, objective_params=None, n_jobs=1, callbacks=None):
+#: ltr's tree shape closest to CatBoost's default: depth 6 (at most 64 leaves,
+#: grown leaf-wise, not symmetric) and no minimum leaf size.
+DEPTH6 = dict(max_depth=6, num_leaves=64, min_child_samples=1)
+
+
+def fit_ltr(objective, train, n_estimators, learning_rate, seed, objective_params=None, n_jobs=1, callbacks=None,
+            **tree):
     X, y, q = train
     model = LambdaRanker(objective=objective, n_estimators=n_estimators, learning_rate=learning_rate,
-                         random_state=seed, n_jobs=n_jobs, objective_params=objective_params)
+                         random_state=seed, n_jobs=n_jobs, objective_params=objective_params, **tree)
     return model.fit(X, y, qid=q, callbacks=callbacks)
 
 
@@ -161,11 +171,20 @@ NDCG_METHODS = {
     "ltr lambdamart": lambda tr, T, lr, s: fit_ltr("lambdamart", tr, T, lr, s),
     "ltr yetirank": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s),
     "ltr stochasticrank": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s),
+    "ltr lambdamart, depth 6": lambda tr, T, lr, s: fit_ltr("lambdamart", tr, T, lr, s, **DEPTH6),
+    "ltr yetirank, depth 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, **DEPTH6),
+    "ltr stochasticrank, depth 6": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s, **DEPTH6),
     "CatBoost YetiRank": lambda tr, T, lr, s: fit_catboost("YetiRank", tr, T, lr, s),
     "CatBoost StochasticRank": lambda tr, T, lr, s: fit_catboost("StochasticRank:metric=NDCG;type=Exp", tr, T, lr, s),
 }
+COMPARISONS = [
+    ("ltr yetirank", "CatBoost YetiRank"), ("ltr yetirank, depth 6", "CatBoost YetiRank"),
+    ("ltr stochasticrank", "CatBoost StochasticRank"), ("ltr stochasticrank, depth 6", "CatBoost StochasticRank"),
+]
 MRR_METHODS = {
     "ltr yetirank mode='mrr'": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, {"mode": "mrr"}),
+    "ltr yetirank mode='mrr', depth 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, {"mode": "mrr"},
+                                                                      **DEPTH6),
     "CatBoost YetiRank:mode=MRR": lambda tr, T, lr, s: fit_catboost("YetiRank:mode=MRR", tr, T, lr, s),
 }
 
@@ -195,13 +214,18 @@ class _TreeTimer(Callback):
         return False
 
 
-def time_per_tree(objective, data, n_trees, repeats):
-    """Median wall time per tree (first tree excluded: it loads compiled kernels), best of `repeats`."""
-    best = np.inf
+def time_per_tree(objectives, data, n_trees, repeats):
+    """Median wall time per tree (first tree excluded: it loads compiled kernels), best of `repeats`.
+
+    The objectives take turns, so that a change in the load of the (shared)
+    machine affects them alike.
+    """
+    best = {obj: np.inf for obj in objectives}
     for _ in range(repeats):
-        timer = _TreeTimer()
-        fit_ltr(objective, data, n_trees, 0.1, 0, n_jobs=None, callbacks=[timer])
-        best = min(best, float(np.median(np.diff(timer.stamps)[1:])))
+        for obj in objectives:
+            timer = _TreeTimer()
+            fit_ltr(obj, data, n_trees, 0.1, 0, n_jobs=None, callbacks=[timer])
+            best[obj] = min(best[obj], float(np.median(np.diff(timer.stamps)[1:])))
     return best
 
 
@@ -240,7 +264,8 @@ def main(argv=None):
         for data_name, splits in (("MQ2008", mq), ("LightGBM example", [("test", lgb_train, lgb_test)])):
             log(f"{data_name}: NDCG@10")
             scores, seconds = evaluate(NDCG_METHODS, splits, seeds, n_estimators, args.learning_rate, ndcg_at, log)
-            table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m] / len(v)) for m, v in scores.items()}
+            table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m] / len(v))
+                                for m, v in scores.items()}
         results["ndcg@10"] = table
 
         binary = [(name, (tr[0], (tr[1] > 0).astype(np.float64), tr[2]), (te[0], (te[1] > 0).astype(np.float64), te[2]))
@@ -257,7 +282,7 @@ def main(argv=None):
         for m in NDCG_METHODS:
             cells = [f"{table[d][m][0]:.4f} (±{table[d][m][1]:.4f}, {table[d][m][2]:.1f} s)" for d in table]
             print(f"| {m} | " + " | ".join(cells) + " |")
-        for ours, theirs in (("ltr yetirank", "CatBoost YetiRank"), ("ltr stochasticrank", "CatBoost StochasticRank")):
+        for ours, theirs in COMPARISONS:
             for d in table:
                 diff = table[d][ours][0] - table[d][theirs][0]
                 verdict = "ok" if diff >= -0.005 else "BELOW the -0.005 bound"
@@ -270,11 +295,12 @@ def main(argv=None):
 
     if not args.skip_timing:
         data = generated(timing_rows)
-        per_tree = {obj: time_per_tree(obj, data, timing_trees, repeats) for obj in ("lambdamart", "yetirank")}
+        per_tree = time_per_tree(("lambdamart", "yetirank"), data, timing_trees, repeats)
         ratio = per_tree["yetirank"] / per_tree["lambdamart"]
         results["time_per_tree"] = dict(per_tree, ratio=ratio, rows=timing_rows, features=int(data[0].shape[1]))
         print(f"\nWall time per tree, {timing_rows:,} generated rows x {data[0].shape[1]} features, "
-              f"{len(np.unique(data[2])):,} queries, all cores (median over trees 2..{timing_trees}, best of {repeats})")
+              f"{len(np.unique(data[2])):,} queries, all cores "
+              f"(median over trees 2..{timing_trees}, best of {repeats})")
         print("| objective | s / tree |")
         print("|---|---|")
         for obj, sec in per_tree.items():

@@ -6,6 +6,7 @@ import tempfile
 import numpy as np
 from scipy import sparse
 
+from ._validation import ModelFormatError, check_model_header, check_output_path, read_model_json  # noqa: F401
 from ._version import __version__
 from .binning import BinMapper
 from .predictor import Ensemble, Tree
@@ -14,10 +15,6 @@ from .predictor import Ensemble, Tree
 #: file with a newer version is refused with a clear message.
 FORMAT_VERSION = 1
 FORMAT_NAME = "ltr-model"
-
-
-class ModelFormatError(ValueError):
-    """A model file that is not an ltr model, is damaged, or is too new."""
 
 
 class Booster:
@@ -128,16 +125,7 @@ class Booster:
     def from_dict(cls, d):
         from .objectives import objective_from_dict
 
-        if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
-            raise ModelFormatError("not an ltr model file (the 'format' field is missing or different)")
-        version = d.get("format_version")
-        if type(version) is not int or version < 1:
-            raise ModelFormatError("model file has no valid format_version")
-        if version > FORMAT_VERSION:
-            raise ModelFormatError(
-                f"model file format version {version} is newer than this ltr ({__version__}) reads "
-                f"(up to {FORMAT_VERSION}); upgrade ltr to load it"
-            )
+        check_model_header(d, FORMAT_NAME, FORMAT_VERSION, __version__)
         _check_field_types(d)
         try:
             booster = cls(
@@ -198,9 +186,7 @@ class Booster:
         The file is written to a temporary name in the same folder and then
         renamed, so an interrupted save never leaves a truncated model.
         """
-        path = os.fspath(path)
-        if os.path.exists(path) and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        path = check_output_path(path, overwrite, what="model file")
         text = json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
         folder = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix=".ltr-model-", dir=folder)
@@ -216,19 +202,7 @@ class Booster:
     @classmethod
     def load_model(cls, path):
         """Read a model written by `save_model`; damaged or foreign files raise ModelFormatError."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"model file {path} does not exist")
-        if os.path.isfile(path) and os.path.getsize(path) == 0:
-            raise ModelFormatError(f"{path} is empty, not an ltr model file")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                d = json.load(fh)
-        except UnicodeDecodeError:
-            raise ModelFormatError(f"{path} is not an ltr model file (not UTF-8 text)") from None
-        except json.JSONDecodeError as exc:
-            raise ModelFormatError(f"{path} is not a valid ltr model file (truncated or corrupted JSON: {exc})") from None
-        return cls.from_dict(d)
+        return cls.from_dict(read_model_json(path))
 
 
 # -- checks of parsed model files ---------------------------------------------------

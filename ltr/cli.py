@@ -13,9 +13,11 @@ Commands::
 prints its test NDCG@10; it writes a model only when ``-o`` is given.
 
 Data files are svmlight / LETOR text (``label qid:Q 1:v 2:v ...``, optionally
-``.gz``/``.bz2``/``.xz``), ``.npz`` archives (arrays ``X``, ``y``, ``qid``)
-or Parquet tables (a ``label`` column, a ``qid`` column, every other column a
-feature).
+``.gz``/``.bz2``/``.xz``), ``.npz`` archives (arrays ``X``, ``y``, ``qid``,
+optionally ``position`` and ``feature_names``) or Parquet tables (a ``label``
+column, a ``qid`` column, optionally a ``position`` column, every other column
+a feature). ``position`` (1-based display rank) feeds the objectives that learn
+from clicks (``--objective dla``, ``ipw``, ``unbiased_lambdamart``).
 
 Conventions: results go to stdout, progress and notes to stderr. Bad input
 gives one line ``ltr: error: <what is wrong>`` on stderr and exit status 2
@@ -28,7 +30,6 @@ import argparse
 import contextlib
 import difflib
 import json
-import math
 import os
 import sys
 import time
@@ -36,6 +37,7 @@ import traceback
 import warnings
 
 from ._version import __version__
+from .callbacks import Callback
 
 PROG = "ltr"
 
@@ -45,7 +47,6 @@ LIGHTGBM_ALIASES = {
     "num_iteration": "n_estimators",
     "num_boost_round": "n_estimators",
     "num_trees": "n_estimators",
-    "n_iter": "n_estimators",
     "eta": "learning_rate",
     "shrinkage_rate": "learning_rate",
     "min_data_in_leaf": "min_child_samples",
@@ -104,24 +105,21 @@ def _describe(exc):
 
 
 def _exit_code(exc):
+    """2 for usage errors (including bad parameter values, which scikit-learn reports), else 1."""
     if isinstance(exc, CommandError):
         return exc.exit_code
-    try:
-        from sklearn.utils._param_validation import InvalidParameterError
-    except ImportError:  # pragma: no cover
-        InvalidParameterError = ()
-    if InvalidParameterError and isinstance(exc, InvalidParameterError):
-        return 2
-    return 1
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    return 2 if isinstance(exc, InvalidParameterError) else 1
 
 
 @contextlib.contextmanager
-def _one_line_warnings(quiet_stream):
-    """Show warnings as ``ltr: warning: ...`` lines (no source line dumps)."""
+def _one_line_warnings():
+    """Show warnings as ``ltr: warning: ...`` lines on stderr (no source line dumps)."""
     previous = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"{PROG}: warning: {_one_line(message)}", file=quiet_stream())
+        print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
 
     warnings.showwarning = show
     try:
@@ -169,69 +167,71 @@ def _format_evaluation(evaluation):
     return "  ".join(parts)
 
 
-def _progress_callback(stream, mode, console):
+class ProgressCallback(Callback):
     """A training callback showing progress on `stream`.
 
     mode 'bar' redraws one line (for a terminal), 'lines' prints a plain line
-    every tenth of the run (for a log file).
+    every tenth of the run (for a log file). `console` holds the notes
+    printed once training starts.
     """
-    from .callbacks import Callback
 
-    class Progress(Callback):
-        width = 28
+    width = 28
 
-        def __init__(self):
-            self.total = 0
-            self.done = 0
-            self.start = None
-            self.last_draw = 0.0
-            self.last_text = ""
-            self.drawn = False
+    def __init__(self, stream, mode, console):
+        if mode not in ("bar", "lines"):
+            raise ValueError(f"mode must be 'bar' or 'lines', got {mode!r}")
+        self.stream, self.mode, self.console = stream, mode, console
+        self.total = 0
+        self.done = 0
+        self.start = None
+        self.last_draw = 0.0
+        self.last_text = ""
+        self.drawn = False
 
-        def before_training(self, env):
-            console.release()
-            self.total = env.end_iteration - env.begin_iteration
-            self.start = time.perf_counter()
-            if mode == "bar":
-                self._draw(0, "")
-            else:
-                print(f"[{PROG}] training {self.total} trees", file=stream, flush=True)
+    def before_training(self, env):
+        self.console.release()
+        self.total = env.end_iteration - env.begin_iteration
+        self.start = time.perf_counter()
+        if self.mode == "bar":
+            self._draw(0, "")
+        else:
+            print(f"[{PROG}] training {self.total} trees", file=self.stream, flush=True)
 
-        def after_iteration(self, env):
-            self.done = env.iteration + 1 - env.begin_iteration
-            text = _format_evaluation(env.evaluation)
-            self.last_text = text
-            now = time.perf_counter()
-            if mode == "bar":
-                if now - self.last_draw >= 0.1 or self.done == self.total:
-                    self._draw(self.done, text)
-            else:
-                period = max(1, self.total // 10)
-                if self.done % period == 0 or self.done == self.total or self.done == 1:
-                    elapsed = now - self.start
-                    parts = [f"[{PROG}] tree {self.done}/{self.total}", text, f"({elapsed:.1f}s)"]
-                    print("  ".join(p for p in parts if p), file=stream, flush=True)
-            return False
+    def after_iteration(self, env):
+        self.done = env.iteration + 1 - env.begin_iteration
+        text = _format_evaluation(env.evaluation)
+        self.last_text = text
+        now = time.perf_counter()
+        if self.mode == "bar":
+            if now - self.last_draw >= 0.1 or self.done == self.total:
+                self._draw(self.done, text)
+        else:
+            period = max(1, self.total // 10)
+            if self.done % period == 0 or self.done == self.total or self.done == 1:
+                parts = [f"[{PROG}] tree {self.done}/{self.total}", text, f"({now - self.start:.1f}s)"]
+                print("  ".join(p for p in parts if p), file=self.stream, flush=True)
+        return False
 
-        def _draw(self, done, text):
-            frac = done / self.total if self.total else 1.0
-            filled = int(round(frac * self.width))
-            bar = "#" * filled + "-" * (self.width - filled)
-            elapsed = time.perf_counter() - self.start
-            line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, f"{elapsed:.1f}s") if p)
-            stream.write(line + "\033[K")
-            stream.flush()
-            self.last_draw = time.perf_counter()
-            self.drawn = True
+    def _draw(self, done, text):
+        frac = done / self.total if self.total else 1.0
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        clock = f"{elapsed:.1f}s"
+        if 0 < done < self.total:
+            clock += f" (ETA {elapsed / done * (self.total - done):.0f}s)"
+        line = "  ".join(p for p in (f"\r[{bar}] {done}/{self.total}", text, clock) if p)
+        self.stream.write(line + "\033[K")  # erase what a longer previous line left
+        self.stream.flush()
+        self.last_draw = time.perf_counter()
+        self.drawn = True
 
-        def close(self):
-            """End the bar's line (training may stop before the last tree)."""
-            if mode == "bar" and self.drawn:
-                self._draw(self.done, self.last_text)
-                stream.write("\n")
-                stream.flush()
-
-    return Progress()
+    def close(self):
+        """End the bar's line (training may stop before the last tree)."""
+        if self.mode == "bar" and self.drawn:
+            self._draw(self.done, self.last_text)
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 # ----------------------------------------------------------------------------
@@ -378,10 +378,11 @@ def build_params(args):
 # Data files
 # ----------------------------------------------------------------------------
 class Data:
-    """Rows read from a file: X, labels y (or None), query ids (or None), feature names (or None)."""
+    """Rows read from a file: X, labels y, query ids, feature names, display positions (each may be None)."""
 
-    def __init__(self, path, X, y, qid, feature_names=None):
+    def __init__(self, path, X, y, qid, feature_names=None, position=None):
         self.path, self.X, self.y, self.qid, self.feature_names = path, X, y, qid, feature_names
+        self.position = position
 
     @property
     def n_queries(self):
@@ -417,12 +418,13 @@ def _read_npz(path, n_features):
     y = next((arrays[k] for k in _LABEL_COLUMNS if k in arrays), None)
     qid = next((arrays[k] for k in _QID_COLUMNS if k in arrays), None)
     names = arrays.get("feature_names")
-    for name, a in (("labels", y), ("qid", qid)):
+    position = arrays.get("position")
+    for name, a in (("labels", y), ("qid", qid), ("position", position)):
         if a is not None and (a.ndim != 1 or a.shape[0] != X.shape[0]):
             raise CommandError(f"{path}: {name} must have one entry per row of X ({X.shape[0]}), got shape {a.shape}")
     if y is not None and y.dtype.kind not in "biuf":
         raise CommandError(f"{path}: labels must be numbers, got dtype {y.dtype}")
-    return Data(path, X, y, qid, None if names is None else [str(n) for n in names])
+    return Data(path, X, y, qid, None if names is None else [str(n) for n in names], position)
 
 
 def _read_parquet(path, feature_names):
@@ -440,6 +442,7 @@ def _read_parquet(path, feature_names):
     frame.columns = cols
     label = next((c for c in _LABEL_COLUMNS if c in cols), None)
     qid_col = next((c for c in _QID_COLUMNS if c in cols), None)
+    pos_col = "position" if "position" in cols else None
     if feature_names is not None:
         missing = [c for c in feature_names if c not in cols]
         if missing:
@@ -447,7 +450,7 @@ def _read_parquet(path, feature_names):
                                f"({len(missing)} missing)")
         features = list(feature_names)
     else:
-        features = [c for c in cols if c not in (label, qid_col)]
+        features = [c for c in cols if c not in (label, qid_col, pos_col)]
     bad = [c for c in features if frame[c].dtype.kind not in "biuf"]
     if bad:
         raise CommandError(f"{path}: feature column {bad[0]!r} is not numeric (dtype {frame[bad[0]].dtype})")
@@ -456,7 +459,8 @@ def _read_parquet(path, feature_names):
     if y is not None and y.dtype.kind not in "biuf":
         raise CommandError(f"{path}: label column {label!r} is not numeric")
     qid = None if qid_col is None else frame[qid_col].to_numpy()
-    return Data(path, X, y, qid, features)
+    position = None if pos_col is None else frame[pos_col].to_numpy()
+    return Data(path, X, y, qid, features, position)
 
 
 def read_data(path, *, n_features=None, feature_names=None, what="data"):
@@ -566,7 +570,7 @@ def _split_queries(data, every=5):
     ids = np.unique(data.qid)
     in_valid = np.isin(data.qid, ids[every - 1::every])
     part = lambda rows, tag: Data(f"{data.path} ({tag})", data.X[rows], data.y[rows], data.qid[rows],  # noqa: E731
-                                  data.feature_names)
+                                  data.feature_names, None if data.position is None else data.position[rows])
     return part(~in_valid, "fit"), part(in_valid, "validation")
 
 
@@ -642,6 +646,8 @@ def cmd_fit(args):
 
     X = _with_names(train.X, train.feature_names)
     fit_kwargs = {"qid": train.qid}
+    if train.position is not None:
+        fit_kwargs["position"] = train.position
     if valid is not None:
         Xv = _with_names(valid.X, train.feature_names)
         fit_kwargs.update(eval_set=[(Xv, valid.y)], eval_qid=[valid.qid])
@@ -649,7 +655,7 @@ def cmd_fit(args):
     progress = None
     if not args.quiet:
         mode = "bar" if sys.stderr.isatty() else "lines"
-        progress = _progress_callback(sys.stderr, mode, console)
+        progress = ProgressCallback(sys.stderr, mode, console)
         callbacks.append(progress)
     t0 = time.perf_counter()
     try:
@@ -777,7 +783,7 @@ def model_summary(est, path):
         "written_by_ltr": raw.get("ltr_version"),
         "objective": booster.objective.name,
         "objective_params": booster.objective.get_params(),
-        "objective_state": _short_state(booster.objective.state()),
+        "objective_state": _short_state(raw["objective"].get("state")),  # as stored in the file
         "n_trees": len(trees),
         "best_iteration": booster.best_iteration,
         "n_features": booster.n_features,
@@ -946,7 +952,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
     try:
-        with _one_line_warnings(lambda: sys.stderr):
+        with _one_line_warnings():
             parser = build_parser()
             args = parser.parse_args(argv)
             if args.command is None:
@@ -958,6 +964,13 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ltr predict ... -o - | head`: the reader left, not an error to report
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        except (OSError, ValueError):
+            pass
+        return 1
     except (CommandError, ValueError, TypeError, OSError, ImportError, KeyError, MemoryError) as exc:
         if debug:
             traceback.print_exc()

@@ -44,8 +44,6 @@ import tempfile
 
 import numpy as np
 
-from ._version import __version__
-
 #: LightGBM clamps thresholds to this magnitude (``Common::AvoidInf``).
 LIGHTGBM_MAX_THRESHOLD = 1e300
 

@@ -178,9 +178,6 @@ def plot_importance(model, importance_type="split", max_num_features=20, *, igno
     return ax
 
 
-__all__ = ["plot_metric", "plot_importance"]
-
-
 def plot_reliability(y_true, y_prob, *, n_bins=10, strategy="quantile", sample_weight=None, ax=None):
     """Reliability diagram: observed frequency against mean predicted probability per bin.
 
@@ -244,4 +241,4 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, strategy="quantile", sample_w
     return ax
 
 
-__all__ = ["plot_reliability"]
+__all__ = ["plot_metric", "plot_importance", "plot_reliability"]

@@ -454,6 +454,7 @@ def run_module(*argv, cwd):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_subprocess_fit_and_a_bad_model(tmp_path):
     model = tmp_path / "m.json"
     done = run_module("fit", "--set", "n_estimators=3", "-o", str(model), cwd=tmp_path)
@@ -468,3 +469,27 @@ def test_subprocess_fit_and_a_bad_model(tmp_path):
     broken.write_text(model.read_text()[:100])
     done = run_module("predict", str(broken), str(tmp_path / "x.txt"), "-o", "-", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_click_objectives_read_positions(capsys, tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    X, y, qid = ranking_data()
+    position = np.tile(np.arange(1, 11), 20)
+    clicks = (y > 1).astype(float)
+    np.savez(tmp_path / "clicks.npz", X=X, y=clicks, qid=qid, position=position)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)]).assign(label=clicks, qid=qid, position=position)
+    frame.to_parquet(tmp_path / "clicks.parquet")
+    expected = LambdaRanker("dla", n_estimators=3, random_state=0).fit(X, clicks, qid=qid, position=position)
+    for name in ("clicks.npz", "clicks.parquet"):
+        model = str(tmp_path / f"{name}.json")
+        code, _, err = run(capsys, "fit", str(tmp_path / name), "--objective", "dla", "--set", "n_estimators=3",
+                           "-q", "-o", model)
+        assert code == 0, err
+        loaded = LambdaRanker.load_model(model)
+        assert loaded.booster_.n_features == 5  # position is not a feature
+        assert loaded.objective_.state()["propensity"] == expected.objective_.state()["propensity"]
+    # svmlight has no positions: a one-line error from the objective
+    train = write_svmlight(tmp_path / "train.txt", X, clicks, qid)
+    code, _, err = run(capsys, "fit", train, "--objective", "dla")
+    assert_one_line_error(code, err, 1, "needs the display positions")

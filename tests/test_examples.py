@@ -9,6 +9,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
 
+# each example is a fresh Python process (imports, cached kernels): ~5-15 s apiece
+pytestmark = pytest.mark.slow
+
 
 def run_example(name, tmp_path):
     out = tmp_path / "out"
@@ -48,3 +51,13 @@ def test_early_stopping_plots(tmp_path):
     figure = out / "early_stopping.png"
     assert sorted(p.name for p in out.iterdir()) == ["early_stopping.png"]
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibrated_ranking(tmp_path):
+    pytest.importorskip("matplotlib")
+    stdout, out = run_example("calibrated_ranking.py", tmp_path)
+    lines = {line.split()[0]: line.split()[1:] for line in stdout.splitlines() if line.split()}
+    for objective in ("binary", "sigmoid_softmax", "rcr"):
+        assert float(lines[objective][0]) > 0  # log loss of the calibrated objectives is printed
+    assert "not probabilities" in stdout  # softmax has no predict_proba
+    assert sorted(p.name for p in out.iterdir()) == ["reliability.png"]

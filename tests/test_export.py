@@ -404,3 +404,66 @@ def test_loading_never_runs_code_from_the_file(saved_model, tmp_path, monkeypatc
     loaded = LambdaRanker.load_model(path)
     assert loaded.booster_.n_trees == saved_model[0].booster_.n_trees
     assert not os.path.exists(tmp_path / "x")
+
+
+# ---------------------------------------------------------------------------
+# every registered objective: export and JSON round trip
+# ---------------------------------------------------------------------------
+# Objectives whose state does not survive save/load yet (ltr/objectives/unbiased.py, reported to the
+# lead): IPW has no set_state, so a loaded model's state() is {} instead of its propensities;
+# UnbiasedLambdaMART.set_state does not restore propensity_history_, so state() of a loaded model
+# (and therefore saving it again, or `ltr info`) raises AttributeError. Strict: remove once fixed.
+_STATE_NOT_RESTORED = {
+    "ipw": "IPW.set_state is missing: the propensities are lost on load",
+    "click_ipw": "IPW.set_state is missing: the propensities are lost on load",
+    "unbiased_lambdamart": "UnbiasedLambdaMART.set_state does not restore propensity_history_",
+    "unbiased_lambdarank": "UnbiasedLambdaMART.set_state does not restore propensity_history_",
+}
+
+
+def _objective_names():
+    from ltr.objectives import available_objectives
+
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=_STATE_NOT_RESTORED[name]))
+            if name in _STATE_NOT_RESTORED else name for name in available_objectives()]
+
+
+@pytest.fixture(scope="module")
+def objective_data():
+    rng = np.random.default_rng(0)
+    n = 600
+    X = rng.normal(size=(n, 4))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = np.clip(np.round(np.nan_to_num(X[:, 0]) + rng.normal(scale=0.5, size=n)), 0, 3)
+    qid = np.repeat(np.arange(60), 10)
+    position = np.tile(np.arange(1, 11), 60)
+    return X, y, qid, position
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _objective_names())
+def test_every_objective_exports_and_round_trips(name, objective_data, tmp_path):
+    import warnings
+
+    from ltr.objectives import get_objective
+
+    X, y, qid, position = objective_data
+    if get_objective(name).produces_probabilities:
+        y = (y > 1).astype(float)
+    est = LambdaRanker(name, n_estimators=5, num_leaves=5, min_child_samples=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. objectives that ignore position
+        est.fit(X, y, qid=qid, position=position)
+    ours = est.predict(X)
+    booster = lgb.Booster(model_str=to_lightgbm_text(est))
+    np.testing.assert_array_equal(booster.predict(X, raw_score=True), ours)
+    if est.objective_.produces_probabilities:
+        np.testing.assert_allclose(booster.predict(X), est.predict_proba(X), rtol=0, atol=1e-15)
+
+    path = tmp_path / "m.json"
+    est.save_model(path)
+    loaded = LambdaRanker.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(X), ours)
+    assert loaded.objective_.name == est.objective_.name
+    assert json.dumps(loaded.objective_.state(), sort_keys=True, default=str) == \
+        json.dumps(est.objective_.state(), sort_keys=True, default=str)  # e.g. learned propensities

@@ -16,9 +16,8 @@ import pytest
 
 from ltr.objectives import get_objective, objective_from_dict
 from ltr.objectives._base import new_grad_hess
-from ltr.objectives._ranking_common import NDCG, random_normal
+from ltr.objectives._ranking_common import NDCG, position_weights, random_normal
 from ltr.objectives.stochasticrank import StochasticRank, _smoothed_metric_sample
-from ltr.objectives.yetirank import position_weights
 
 
 # ---------------------------------------------------------------------------

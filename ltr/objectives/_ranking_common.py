@@ -13,6 +13,8 @@ What lives here and why:
 Conventions: positions ``r`` are 0-based ranks in a list sorted by score,
 descending; a position at or below the cut-off ``top`` has weight 0.
 """
+import numbers
+
 import numpy as np
 from numba import njit, prange
 
@@ -292,3 +294,89 @@ def sigmoid_pair(x):
     if x >= 0.0:
         return e * inv, inv
     return inv, e * inv
+
+
+def position_weights(n, mode, top, log_denominator):
+    """Position weight table of length ``n + 1`` (0 from `top` on), float64.
+
+    Discounts ``1/log2(r+2)`` (or ``1/(r+1)``) for DCG and NDCG, reciprocal
+    ranks ``1/(r+1)`` for MRR, ERR and MAP.
+    """
+    out = np.zeros(n + 1, dtype=np.float64)
+    for r in range(min(n + 1, top)):
+        out[r] = discount(r, top, log_denominator) if mode in (DCG, NDCG) else reciprocal_rank(r, top)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Parameter checks (ValueError / TypeError naming the parameter)
+# ---------------------------------------------------------------------------
+def is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def check_int(name, value, low):
+    if not is_int(value):
+        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_real(name, value, low=None, high=None, low_open=False):
+    if not is_real(value):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def check_choice(name, value, choices):
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value.lower()
+
+
+def check_top(top):
+    """``top``: None (whole list) or an int >= 1."""
+    if top is None:
+        return None
+    return check_int("top", top, 1)
+
+
+def check_metric_labels(name, y, metric, exp_gain, max_grade):
+    """Labels usable by the target metric; raises ValueError naming `name`."""
+    if metric == CLASSIC:
+        return
+    if np.any(y < 0):
+        raise ValueError(f"{name} with metric {metric_name(metric)!r} needs non-negative relevance labels")
+    if (metric in (DCG, NDCG) and exp_gain) or metric == ERR:
+        if np.any(y > MAX_EXP_GAIN_LABEL):
+            raise ValueError(
+                f"{name}: labels above {MAX_EXP_GAIN_LABEL} overflow the gain 2**y - 1; "
+                "rescale the labels or use gain='linear'"
+            )
+    if metric == ERR and max_grade is not None and np.any(y > max_grade):
+        raise ValueError(f"{name}: labels exceed max_grade={max_grade}")
+
+
+def metric_name(code):
+    return {v: k for k, v in METRIC_CODES.items()}[code]
+
+
+def resolved_top(top, n_max):
+    """``top`` as an int for the kernels: the longest query + 1 when None."""
+    return n_max + 1 if top is None else int(top)
+
+
+def resolved_max_grade(max_grade, y):
+    return float(np.max(y)) if max_grade is None else float(max_grade)

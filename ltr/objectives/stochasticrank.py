@@ -45,21 +45,19 @@ from ._ranking_common import (
     METRIC_CODES,
     MRR,
     NDCG,
-    document_gains,
-    query_normalisers,
-    queries_with_signal,
-    random_normal,
-    stable_argsort_desc,
-)
-from .yetirank import (
     check_choice,
     check_int,
     check_metric_labels,
     check_real,
     check_top,
+    document_gains,
     position_weights,
+    query_normalisers,
+    queries_with_signal,
+    random_normal,
     resolved_max_grade,
     resolved_top,
+    stable_argsort_desc,
 )
 
 #: A normal density more than this many standard deviations from its mean is

@@ -25,8 +25,6 @@ Since the loss is linear in ``c_ab``, each ranking's pairs are applied to g
 and h as soon as they are found: no pair matrix is stored. A query of ``n``
 documents costs O(P (n log n + n num_neighbors)) time and O(n) memory.
 """
-import numbers
-
 import numpy as np
 from numba import njit, prange
 
@@ -39,19 +37,25 @@ from ._ranking_common import (
     DCG,
     ERR,
     MAP,
-    MAX_EXP_GAIN_LABEL,
     METRIC_CODES,
     MRR,
     NDCG,
     NOISE_GAUSS,
     NOISE_LOGISTIC,
     NOISE_NONE,
-    discount,
+    check_choice,
+    check_int,
+    check_metric_labels,
+    check_real,
+    check_top,
     document_gains,
     fill_noise,
+    is_int,
+    position_weights,
     query_normalisers,
     queries_with_signal,
-    reciprocal_rank,
+    resolved_max_grade,
+    resolved_top,
     sigmoid_pair,
     stable_argsort_desc,
 )
@@ -316,92 +320,6 @@ def _yetirank(y, gain, score, group_ptr, active, query_scale, pos_weight, seed, 
         )
 
 
-def position_weights(n, mode, top, log_denominator):
-    """Position weight table of length ``n + 1`` (0 from `top` on), float64.
-
-    Discounts ``1/log2(r+2)`` (or ``1/(r+1)``) for DCG and NDCG, reciprocal
-    ranks ``1/(r+1)`` for MRR, ERR and MAP.
-    """
-    out = np.zeros(n + 1, dtype=np.float64)
-    for r in range(min(n + 1, top)):
-        out[r] = discount(r, top, log_denominator) if mode in (DCG, NDCG) else reciprocal_rank(r, top)
-    return out
-
-
-# ---------------------------------------------------------------------------
-# Parameter checks shared with StochasticRank
-# ---------------------------------------------------------------------------
-def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_real(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
-
-
-def check_int(name, value, low):
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
-def check_real(name, value, low=None, high=None, low_open=False):
-    if not _is_real(value):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value}")
-    return value
-
-
-def check_choice(name, value, choices):
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
-    return value.lower()
-
-
-def check_top(top):
-    """``top``: None (whole list) or an int >= 1."""
-    if top is None:
-        return None
-    return check_int("top", top, 1)
-
-
-def check_metric_labels(name, y, metric, exp_gain, max_grade):
-    """Labels usable by the target metric; raises ValueError naming `name`."""
-    if metric == CLASSIC:
-        return
-    if np.any(y < 0):
-        raise ValueError(f"{name} with metric {metric_name(metric)!r} needs non-negative relevance labels")
-    if (metric in (DCG, NDCG) and exp_gain) or metric == ERR:
-        if np.any(y > MAX_EXP_GAIN_LABEL):
-            raise ValueError(
-                f"{name}: labels above {MAX_EXP_GAIN_LABEL} overflow the gain 2**y - 1; "
-                "rescale the labels or use gain='linear'"
-            )
-    if metric == ERR and max_grade is not None and np.any(y > max_grade):
-        raise ValueError(f"{name}: labels exceed max_grade={max_grade}")
-
-
-def metric_name(code):
-    return {v: k for k, v in METRIC_CODES.items()}[code]
-
-
-def resolved_top(top, n_max):
-    """``top`` as an int for the kernels: the longest query + 1 when None."""
-    return n_max + 1 if top is None else int(top)
-
-
-def resolved_max_grade(max_grade, y):
-    return float(np.max(y)) if max_grade is None else float(max_grade)
-
-
 # ---------------------------------------------------------------------------
 # Objective
 # ---------------------------------------------------------------------------
@@ -501,7 +419,7 @@ class YetiRank(Objective):
         self.decay = check_real("decay", decay, 0.0, 1.0)
         self.mode = check_choice("mode", mode, METRIC_CODES)
         self.top = check_top(top)
-        if num_neighbors is None or (_is_int(num_neighbors) and num_neighbors == -1):
+        if num_neighbors is None or (is_int(num_neighbors) and num_neighbors == -1):
             self.num_neighbors = None if num_neighbors is None else -1
         else:
             self.num_neighbors = check_int("num_neighbors", num_neighbors, 1)
