@@ -36,7 +36,6 @@ from ltr.dask._partition import (Partition, PartitionStateError, WorkerPartition
                                  check_objective_supported, combine, reduce_partition_statistics)
 from ltr.dask._reduce import InProcessBackend, payload_nbytes, reduction_tree  # noqa: E402
 from ltr.dask._training import DistributedRowSet  # noqa: E402
-from ltr.binning import BinMapper  # noqa: E402
 from ltr.objectives import Objective  # noqa: E402
 
 # The toy objectives below are defined here; workers receive them by value.
@@ -87,6 +86,40 @@ class NoisyQueryRegression(Objective):
                                                      np.int64(q + self.query_offset_))))
             grad[a:b] = raw[a:b] - self.y_[a:b] + self.noise * rng.standard_normal(b - a)
             hess[a:b] = 1.0
+
+
+def _global_seed_yetirank():
+    """YetiRank whose query q draws its noise from mix_seed(seed, iteration, q + query_offset_).
+
+    The change distributed training needs in `yetirank._yetirank` (one
+    argument added), written here as a plain-Python loop over YetiRank's own
+    per-query kernel. With ``query_offset_ = 0`` it is YetiRank exactly.
+    """
+    from ltr.objectives.yetirank import YetiRank
+
+    class GlobalSeedYetiRank(YetiRank):
+        supports_query_offset = True
+        query_offset_ = 0
+
+        def _gradient_hessian(self, raw, grad, hess, iteration):
+            # imported here, on the worker: its compiled (cached) kernel, not a pickled copy
+            from ltr.objectives.yetirank import _yetirank_query
+
+            ptr, unused = self.group_ptr_, np.zeros((1, 1))
+            raw = np.ascontiguousarray(raw, dtype=np.float64)
+            for q in range(ptr.shape[0] - 1):
+                a, b = ptr[q], ptr[q + 1]
+                grad[a:b] = 0.0
+                hess[a:b] = 0.0
+                if self._active[q]:
+                    seed = np.uint64(mix_seed(np.uint64(self.seed_), np.int64(iteration),
+                                              np.int64(q + self.query_offset_)))
+                    _yetirank_query(self.y_[a:b], self._gain[a:b], raw[a:b], self._query_scale[q], self._pos_weight,
+                                    seed, self.permutations, self._mode_code, self.decay, self._top,
+                                    self._num_neighbors, self._noise_code, self.noise_power, grad[a:b], hess[a:b],
+                                    False, unused)
+
+    return GlobalSeedYetiRank
 
 
 class PositionReweighted(Objective):
@@ -385,7 +418,8 @@ def test_loader_groups_shuffled_queries_like_single_process():
         payloads = dask.compute(*partition_payloads(plan, already_sorted, Xd, yd, qd, w, pos))
     np.testing.assert_array_equal(np.concatenate([p[1] for p in payloads]), X[order])
     np.testing.assert_array_equal(np.concatenate([p[2] for p in payloads]), y[order])
-    np.testing.assert_array_equal(np.concatenate([p[5] for p in payloads]), np.bincount(np.unique(qid, return_inverse=True)[1]))
+    np.testing.assert_array_equal(np.concatenate([p[5] for p in payloads]),
+                                  np.bincount(np.unique(qid, return_inverse=True)[1]))
     assert [p[7] for p in payloads] == list(plan.query_start[:-1])
 
 
@@ -570,8 +604,8 @@ def test_cluster_lambdamart_same_bins_and_trees(client, data, tmp_path):
     params = dict(n_jobs=1, n_estimators=8, num_leaves=15, min_child_samples=5, random_state=42)
     single = LambdaRanker(**params).fit(X, y, qid=qid)
     # chunks cut through queries: the loader moves the boundaries
-    dist = DaskLambdaRanker(client=client, **params).fit(da.from_array(X, chunks=(1100, 12)),
-                                                         da.from_array(y, chunks=1100), qid=da.from_array(qid, chunks=1100))
+    dist = DaskLambdaRanker(client=client, **params).fit(
+        da.from_array(X, chunks=(1100, 12)), da.from_array(y, chunks=1100), qid=da.from_array(qid, chunks=1100))
     assert dist.n_workers_ == 2 and dist.n_partitions_ >= 2
     assert_same_model(single, dist, X)
     # an ordinary model: saved, loaded and used without Dask
@@ -594,6 +628,22 @@ def test_cluster_stochastic_objective_same_trees(client, data):
     single = LambdaRanker(NoisyQueryRegression(), **params).fit(X, y, qid=qid)
     dist = DaskLambdaRanker(NoisyQueryRegression(), client=client, **params).fit(
         da.from_array(X, chunks=(900, 12)), da.from_array(y, chunks=900), qid=da.from_array(qid, chunks=900))
+    assert_same_model(single, dist, X)
+
+
+def test_cluster_yetirank_global_seeds_same_trees(client, data):
+    """YetiRank (a stochastic objective) with its noise seeded by global query index: the same trees."""
+    pytest.importorskip("ltr.objectives.yetirank")
+    X, y, qid, sizes, _ = data
+    params = dict(n_jobs=1, n_estimators=5, num_leaves=7, random_state=5, objective_params={"permutations": 4})
+    single = LambdaRanker("yetirank", **params).fit(X, y, qid=qid)
+    cls = _global_seed_yetirank()
+    params.pop("objective_params")
+    local = LambdaRanker(cls(permutations=4), **params).fit(X, y, qid=qid)
+    assert_same_model(single, local, X)  # the global-seed driver is YetiRank itself
+    dist = DaskLambdaRanker(cls(permutations=4), client=client, **params).fit(
+        da.from_array(X, chunks=(900, 12)), da.from_array(y, chunks=900), qid=da.from_array(qid, chunks=900))
+    assert dist.n_partitions_ >= 4
     assert_same_model(single, dist, X)
 
 
@@ -657,7 +707,8 @@ def test_cluster_bad_input_names_the_problem(client, data):
     with pytest.raises(ValueError, match="infinity"):
         DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(bad, chunks=(1000, 12)), y, qid=qid)
     with pytest.raises(ValueError, match="y has"):
-        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(da.from_array(X, chunks=(1000, 12)), y[:-1], qid=qid)
+        DaskLambdaRanker(client=client, n_estimators=2, n_jobs=1).fit(
+            da.from_array(X, chunks=(1000, 12)), y[:-1], qid=qid)
     qbad = qid.astype(np.float64)
     qbad[3] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -1,5 +1,6 @@
 """`DaskLambdaRanker`: `LambdaRanker` trained on data held by a Dask cluster."""
 import copy
+import inspect
 import time
 from numbers import Integral
 
@@ -19,7 +20,7 @@ from ..ranker import LambdaRanker
 from . import _training
 from ._loader import _is_dask, as_dask_inputs, assign_partitions, partition_payloads, plan_partitions
 from ._partition import check_objective_supported, reduce_partition_statistics
-from ._reduce import ActorBackend, WorkerActor, WorkerLostError
+from ._reduce import ActorBackend, WorkerActor
 
 
 def _predict_block(block, booster, num_iteration):
@@ -59,9 +60,10 @@ class DaskLambdaRanker(LambdaRanker):
         recomputed from the trees built so far, and the interrupted iteration
         run again: the model equals an uninterrupted run's. With 0, a loss
         raises `WorkerLostError`.
-    **others
-        As ``LambdaRanker``. ``n_jobs`` is the number of kernel threads per
-        worker (None: the worker's ``nthreads``) and on the driver.
+    **params
+        Every ``LambdaRanker`` parameter, with the same meaning. ``n_jobs`` is
+        the number of kernel threads per worker (None: the worker's
+        ``nthreads``) and on the driver.
 
     Notes
     -----
@@ -70,7 +72,7 @@ class DaskLambdaRanker(LambdaRanker):
     Series with the same rows (or in-memory arrays); ``group`` in-memory query
     sizes. ``eval_set`` is evaluated on the driver (in-memory or computed).
 
-    Per boosting iteration the driver exchanges about ``num_leaves`` batches
+    Per boosting iteration the driver exchanges ``num_leaves - 1`` batches
     with the workers, each answered by one histogram of
     ``n_features * (max_bin + 1) * 3`` float64 per link of the reduction
     tree (see benchmarks/README.md, "Distributed training: scaling model").
@@ -100,21 +102,10 @@ class DaskLambdaRanker(LambdaRanker):
         Worker losses survived (see ``worker_retries``).
     """
 
-    def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
-                 min_child_samples=20, min_child_weight=1e-3, min_split_gain=0.0, reg_alpha=0.0, reg_lambda=0.0,
-                 subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
-                 sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
-                 objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
-                 verbose=0, client=None, worker_retries=0):
-        super().__init__(
-            objective, n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
-            max_depth=max_depth, min_child_samples=min_child_samples, min_child_weight=min_child_weight,
-            min_split_gain=min_split_gain, reg_alpha=reg_alpha, reg_lambda=reg_lambda, subsample=subsample,
-            subsample_freq=subsample_freq, colsample_bytree=colsample_bytree, max_bin=max_bin,
-            random_state=random_state, n_jobs=n_jobs, sigmoid=sigmoid,
-            lambdarank_truncation_level=lambdarank_truncation_level, lambdarank_norm=lambdarank_norm,
-            label_gain=label_gain, objective_params=objective_params, eval_at=eval_at,
-            early_stopping_rounds=early_stopping_rounds, importance_type=importance_type, verbose=verbose)
+    def __init__(self, objective="lambdamart", *, client=None, worker_retries=0, **params):
+        # Every LambdaRanker parameter is accepted as is; the signature scikit-learn reads (get_params,
+        # clone) is LambdaRanker's plus the two below (set after the class).
+        super().__init__(objective, **params)
         self.client = client
         self.worker_retries = worker_retries
 
@@ -459,4 +450,12 @@ class DaskLambdaRanker(LambdaRanker):
         return est
 
 
-__all__ = ["DaskLambdaRanker", "WorkerLostError"]
+def _signature():
+    """LambdaRanker's __init__ signature plus `client` and `worker_retries` (keyword-only)."""
+    base = inspect.signature(LambdaRanker.__init__)
+    extra = [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
+             inspect.Parameter("worker_retries", inspect.Parameter.KEYWORD_ONLY, default=0)]
+    return base.replace(parameters=list(base.parameters.values()) + extra)
+
+
+DaskLambdaRanker.__init__.__signature__ = _signature()

@@ -138,10 +138,10 @@ def _qid_summary(q):
 def plan_partitions(client, X, qid, group, n_workers):
     """The partition plan and whether the input is already in global grouped order.
 
-    Returns (plan, qid_dask, already_sorted, row_chunks of the input).
+    Only per-chunk query summaries are computed (on `client`, or Dask's
+    default scheduler when None). Returns (plan, already_sorted).
     """
     import dask
-    import dask.array as da
 
     row_chunks = X.chunks[0]
     n = int(sum(row_chunks))
@@ -155,7 +155,8 @@ def plan_partitions(client, X, qid, group, n_workers):
         ids = np.arange(sizes.shape[0])
         already_sorted = True
     else:
-        summaries = dask.compute(*[dask.delayed(_qid_summary)(b) for b in qid.to_delayed().ravel()])
+        tasks = [dask.delayed(_qid_summary)(b) for b in qid.to_delayed().ravel()]
+        summaries = dask.compute(*tasks) if client is None else client.gather(client.compute(tasks))
         already_sorted = all(s[0] for s in summaries)
         last = None
         for s in summaries:

@@ -166,7 +166,8 @@ def _chosen_queries(bag):
     seed, refresh, fraction, n_queries = bag
     # Every query as a one-row "query": sample_queries then returns query ids,
     # exactly as `_boosting.train` draws them.
-    ids = sample_queries(np.arange(n_queries + 1, dtype=PTR_DTYPE), fraction, iteration_rng(seed, refresh, _STREAM_ROWS))
+    one_row_queries = np.arange(n_queries + 1, dtype=PTR_DTYPE)
+    ids = sample_queries(one_row_queries, fraction, iteration_rng(seed, refresh, _STREAM_ROWS))
     return ids.astype(np.int64)
 
 

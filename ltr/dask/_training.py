@@ -90,8 +90,8 @@ class DistributedRowSet:
     def split(self, leaf, right_leaf, feature, bin_idx, missing_left):
         c = self.counts.pop(leaf)
         row = c[feature]
-        n_left = row[:bin_idx + 1].sum() + (row[self.missing_bin] if missing_left and bin_idx < self.missing_bin else 0.0)
-        n_left = int(round(n_left))
+        # bin_idx < missing_bin always: the last value bin at most
+        n_left = int(round(row[:bin_idx + 1].sum() + (row[self.missing_bin] if missing_left else 0.0)))
         self.queue("split", leaf, right_leaf, feature, bin_idx, missing_left)
         self.expected.append(n_left)
         self.last_split = (leaf, right_leaf, c)
@@ -138,8 +138,8 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
     grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
     rowset = DistributedRowSet(backend, booster.bin_mapper.missing_bin_)
     missing_bin = booster.bin_mapper.missing_bin_
-    eval_raw = [booster.predict_binned(es.X_binned) if booster.trees else np.full(es.X_binned.shape[0], booster.init_score)
-                for es in eval_sets]
+    eval_raw = [booster.predict_binned(es.X_binned) if booster.trees
+                else np.full(es.X_binned.shape[0], booster.init_score) for es in eval_sets]
 
     begin = booster.n_trees
     end = begin + n_estimators
