@@ -18,7 +18,15 @@ from scipy.optimize import minimize, minimize_scalar
 
 from ltr.objectives import get_objective, objective_from_dict
 from ltr.objectives.lambdamart import LambdaMART
-from ltr.objectives.unbiased import DLA, IPW, UnbiasedLambdaMART, fit_relevance_scale, irw_statistics, solve_irw
+from ltr.objectives.unbiased import (
+    DLA,
+    IPW,
+    UnbiasedLambdaMART,
+    fit_relevance_scale,
+    irw_statistics,
+    isotonic_relevance,
+    solve_irw,
+)
 
 
 def random_lists(rng, n_queries, sizes=(2, 10), clicks="rate", ties=False):
@@ -198,7 +206,8 @@ def test_unbiased_lambdamart_bias_update_matches_reference():
     y, gp, pos, score0 = random_lists(rng, 15, sizes=(3, 6), clicks="binary")
     weight = np.repeat(rng.integers(1, 4, len(gp) - 1).astype(float), np.diff(gp))
     p_reg = 0.5
-    obj = setup(UnbiasedLambdaMART(position_bias_regularization=p_reg, lambdarank_truncation_level=4), y, gp, pos, weight)
+    obj = setup(UnbiasedLambdaMART(position_bias_regularization=p_reg, lambdarank_truncation_level=4),
+                y, gp, pos, weight)
     tp, tm = np.ones(6), np.ones(6)
     score = score0.copy()
     for it in range(3):
@@ -269,7 +278,7 @@ def test_irw_variable_lists_equal_numerical_minimiser():
                    np.zeros(6), method="BFGS", options=dict(gtol=1e-10))
     np.testing.assert_allclose(logits[1:], res.x, atol=1e-5)
     # the objective's own loss agrees with the reference
-    obj = setup(DLA(max_relevance_weight=None, relevance_scale=1.0), counts, gp, bins + 1)
+    obj = setup(DLA(max_relevance_weight=None, relevance_model=1.0), counts, gp, bins + 1)
     assert obj.irw_loss(raw, logits) == pytest.approx(irw_loss_reference(logits, raw, counts, bins, gp, np.inf))
 
 
@@ -292,6 +301,19 @@ def test_relevance_scale_minimises_ipw_softmax_loss():
     assert tau == pytest.approx(ref.x, rel=1e-5)
 
 
+def test_isotonic_relevance_matches_sklearn():
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(12)
+    raw = np.round(rng.normal(size=400), 1)  # many ties
+    target = np.clip(0.3 * raw + rng.normal(scale=0.5, size=400), 0, None)
+    weight = rng.integers(1, 20, 400).astype(float)
+    ours = isotonic_relevance(raw, target, weight)
+    ref = IsotonicRegression().fit(raw, target, sample_weight=weight).predict(raw)
+    np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+    assert np.all(np.diff(ours[np.argsort(raw, kind="stable")]) >= -1e-15)
+
+
 def test_dla_update_recovers_propensity_with_oracle_relevance():
     # With the true relevance as scores, one undamped IRW step returns theta
     # (up to the click noise), whatever the lists' lengths.
@@ -304,7 +326,7 @@ def test_dla_update_recovers_propensity_with_oracle_relevance():
     impressions = 400.0
     rate = rng.binomial(int(impressions), theta[pos - 1] * rel) / impressions
     weight = np.full(pos.size, impressions)
-    obj = setup(DLA(propensity_damping=1.0, relevance_scale=1.0, max_relevance_weight=None), rate, gp, pos, weight)
+    obj = setup(DLA(propensity_damping=1.0, relevance_model=1.0, max_relevance_weight=None), rate, gp, pos, weight)
     est = obj.update_propensity(np.log(rel))
     np.testing.assert_allclose(est, theta, rtol=0.02)
 
@@ -381,8 +403,8 @@ def test_dla_history_state_round_trip():
 def test_update_every_and_damping():
     rng = np.random.default_rng(10)
     y, gp, pos, score = random_lists(rng, 40, sizes=(5, 5))
-    full = setup(DLA(propensity_damping=1.0, relevance_scale=1.0), y, gp, pos)
-    half = setup(DLA(propensity_damping=0.5, relevance_scale=1.0, update_every=2), y, gp, pos)
+    full = setup(DLA(propensity_damping=1.0, relevance_model=1.0), y, gp, pos)
+    half = setup(DLA(propensity_damping=0.5, relevance_model=1.0, update_every=2), y, gp, pos)
     target = full.update_propensity(score)
     half.after_iteration(score, 0)
     np.testing.assert_allclose(half.propensity_, 1.0)  # no update after the first tree
@@ -442,7 +464,8 @@ def test_setup_errors(make, kwargs, match):
         (lambda: DLA(ranker_loss="listnet"), "ranker_loss"),
         (lambda: DLA(propensity_damping=0.0), "propensity_damping"),
         (lambda: DLA(update_every=0), "update_every"),
-        (lambda: DLA(relevance_scale=-1.0), "relevance_scale"),
+        (lambda: DLA(relevance_model=-1.0), "relevance_model"),
+        (lambda: DLA(relevance_model="logistic"), "relevance_model"),
         (lambda: DLA(propensity_init="zeros"), "propensity_init"),
         (lambda: IPW(propensity=[1.0, -0.5]), "propensity"),
         (lambda: IPW(max_propensity_weight=0.0), "max_propensity_weight"),

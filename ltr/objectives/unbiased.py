@@ -66,7 +66,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._dtypes import NJIT, NJIT_PARALLEL, PTR_DTYPE
+from .._dtypes import NJIT, NJIT_PARALLEL
 from . import register
 from ._base import Objective
 
@@ -411,6 +411,59 @@ def fit_relevance_scale(raw, clicks, weight, row_weight, group_ptr, start=1.0, m
     return tau
 
 
+@njit(**NJIT)
+def _isotonic_sorted(target, weight):
+    """Weighted least-squares non-decreasing fit (pool adjacent violators) of `target`, already sorted."""
+    n = target.shape[0]
+    level = np.empty(n)
+    mass = np.empty(n)
+    width = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        level[m] = target[i]
+        mass[m] = weight[i]
+        width[m] = 1
+        m += 1
+        while m > 1 and level[m - 2] > level[m - 1]:
+            tot = mass[m - 2] + mass[m - 1]
+            if tot > 0:
+                level[m - 2] = (level[m - 2] * mass[m - 2] + level[m - 1] * mass[m - 1]) / tot
+            else:
+                level[m - 2] = 0.5 * (level[m - 2] + level[m - 1])
+            mass[m - 2] = tot
+            width[m - 2] += width[m - 1]
+            m -= 1
+    out = np.empty(n)
+    i = 0
+    for b in range(m):
+        for _ in range(width[b]):
+            out[i] = level[b]
+            i += 1
+    return out
+
+
+def isotonic_relevance(raw, target, weight):
+    """``R = g(raw)`` with ``g`` non-decreasing, fitted to `target` by weighted least squares.
+
+    Rows with equal scores share one value (ties are pooled first). Used as
+    DLA's relevance model for rankers whose scores have no probabilistic
+    scale (LambdaRank): ``g`` maps a score to the IPW-debiased click rate.
+    """
+    order = np.argsort(raw, kind="mergesort")
+    r = raw[order]
+    t = target[order]
+    w = weight[order]
+    # pool equal scores so that g is a function of the score
+    starts = np.flatnonzero(np.concatenate(([True], r[1:] != r[:-1])))
+    wsum = np.add.reduceat(w, starts)
+    tsum = np.add.reduceat(t * w, starts)
+    mean = np.divide(tsum, wsum, out=np.zeros_like(tsum), where=wsum > 0)
+    fitted = _isotonic_sorted(np.ascontiguousarray(mean), np.ascontiguousarray(wsum))
+    out = np.empty_like(raw)
+    out[order] = np.repeat(fitted, np.diff(np.append(starts, r.shape[0])))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # DLA: inverse relevance weighting (IRW) step
 # ---------------------------------------------------------------------------
@@ -569,7 +622,9 @@ class _ClickObjective(Objective):
             )
         pos = np.asarray(self.position_)
         if pos.shape != self.y_.shape:
-            raise ValueError(f"position must have one entry per training row ({self.y_.shape[0]}), got shape {pos.shape}")
+            raise ValueError(
+                f"position must have one entry per training row ({self.y_.shape[0]}), got shape {pos.shape}"
+            )
         if pos.dtype.kind == "f":
             if not np.all(np.isfinite(pos)) or np.any(pos != np.round(pos)):
                 raise ValueError("position must hold whole numbers (1-based display ranks)")
@@ -718,14 +773,25 @@ class DLA(_ClickObjective):
         Clip of the IPW weights (the Baidu-ULTR study clips at 10).
     max_relevance_weight : float or None, default=10.0
         Clip of the IRW weights ``v = R_1 / R_k``.
-    relevance_scale : 'auto' or float, default='auto'
-        The relevance model of the IRW step is ``R = softmax(tau f)``. 'auto'
-        fits ``tau > 0`` before every update by minimising the IPW softmax
-        loss of ``tau f`` (one convex parameter, Newton): boosting with
-        shrinkage compresses the scores, and LambdaRank scores have no
-        calibrated scale at all, while the IRW step needs relevance *ratios*.
-        ``tau`` does not change the ranking. A float fixes ``tau`` (1.0 is the
-        paper's choice).
+    relevance_model : {'auto', 'softmax', 'isotonic'} or float, default='auto'
+        The relevance model ``R`` whose ratios ``v = R_pivot / R_i`` the IRW
+        step uses; the IRW step needs relevance *ratios*, and the raw scores
+        of a boosted model are not calibrated as such:
+
+        * 'softmax': ``R = softmax(tau f)`` with ``tau > 0`` refitted before
+          every update by minimising the IPW softmax loss of ``tau f`` (one
+          convex parameter, Newton; boosting with shrinkage compresses the
+          scores).
+        * 'isotonic': ``R = g(f)``, ``g`` the non-decreasing least-squares fit
+          of the IPW-debiased click rates ``c_i w_pos(i)`` on the scores
+          (pool adjacent violators): for LambdaRank scores, which have no
+          probabilistic scale at all.
+        * a float: ``R = softmax(tau f)`` with that fixed ``tau`` (1.0 is the
+          paper's choice).
+        * 'auto': 'softmax' with ``ranker_loss='softmax'``, 'isotonic' with
+          ``'lambdarank'``.
+
+        None of them changes the ranking.
     propensity_damping : float in (0, 1], default=0.5
         ``beta`` in ``e = (1 - beta) e + beta e_new``.
     update_every : int, default=1
@@ -749,15 +815,15 @@ class DLA(_ClickObjective):
         Current estimate of ``theta_k / theta_1``.
     propensity_history_ : list of ndarray
         The estimate after each tree (one entry per ``after_iteration`` call).
-    relevance_scale_ : float
-        The ``tau`` of the last update.
+    relevance_scale_ : float or None
+        The ``tau`` of the last update (None with the isotonic model).
     """
 
     name = "dla"
 
     def __init__(
         self, ranker_loss="softmax", max_propensity_weight=10.0, max_relevance_weight=10.0,
-        relevance_scale="auto", propensity_damping=0.5, update_every=1, propensity_init="ones", n_positions=None,
+        relevance_model="auto", propensity_damping=0.5, update_every=1, propensity_init="ones", n_positions=None,
         irw_max_iter=100, irw_tol=1e-10, hessian_floor=0.01,
         sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True,
     ):
@@ -765,9 +831,14 @@ class DLA(_ClickObjective):
         self.ranker_loss = _check_ranker_loss(ranker_loss)
         self.max_propensity_weight = _check_positive("max_propensity_weight", max_propensity_weight, allow_none=True)
         self.max_relevance_weight = _check_positive("max_relevance_weight", max_relevance_weight, allow_none=True)
-        if relevance_scale != "auto":
-            relevance_scale = _check_positive("relevance_scale", relevance_scale)
-        self.relevance_scale = relevance_scale
+        if relevance_model not in ("auto", "softmax", "isotonic"):
+            if isinstance(relevance_model, str):
+                raise ValueError(
+                    "relevance_model must be 'auto', 'softmax', 'isotonic' or a positive float, "
+                    f"got {relevance_model!r}"
+                )
+            relevance_model = _check_positive("relevance_model", relevance_model)
+        self.relevance_model = relevance_model
         beta = float(propensity_damping)
         if not (0.0 < beta <= 1.0):
             raise ValueError(f"propensity_damping must be in (0, 1], got {propensity_damping}")
@@ -794,7 +865,7 @@ class DLA(_ClickObjective):
             ranker_loss=self.ranker_loss,
             max_propensity_weight=self.max_propensity_weight,
             max_relevance_weight=self.max_relevance_weight,
-            relevance_scale=self.relevance_scale,
+            relevance_model=self.relevance_model,
             propensity_damping=self.propensity_damping,
             update_every=self.update_every,
             propensity_init=self.propensity_init,
@@ -833,10 +904,13 @@ class DLA(_ClickObjective):
         self.propensity_history_ = history
         self.irw_iterations_ = 0
         restored_scale = None if self._restored is None else self._restored.get("relevance_scale")
-        self.relevance_scale_ = float(
-            restored_scale if restored_scale is not None
-            else (1.0 if self.relevance_scale == "auto" else self.relevance_scale)
-        )
+        mode = self._relevance_mode()
+        if mode == "isotonic":
+            self.relevance_scale_ = None
+        elif mode == "softmax":
+            self.relevance_scale_ = float(1.0 if restored_scale is None else restored_scale)
+        else:
+            self.relevance_scale_ = float(mode)
         self.inverse_idcg_ = self._base_inverse_idcg()
         self._ones = np.ones(k)
         self._refresh_weights()
@@ -874,14 +948,31 @@ class DLA(_ClickObjective):
                     total -= self.counts_[i] * v * (logits[self.bins_[i]] - log_z)
         return total
 
-    def update_propensity(self, raw_score):
-        """One damped IRW step at the ranker scores `raw_score`; returns the new propensity."""
-        if self.relevance_scale == "auto":
+    def _relevance_mode(self):
+        if self.relevance_model == "auto":
+            return "softmax" if self.ranker_loss == "softmax" else "isotonic"
+        return self.relevance_model
+
+    def relevance_log_scores(self, raw_score):
+        """``log R`` up to a per-list constant: what the IRW step exponentiates.
+
+        Refits the relevance model's parameter (``tau`` or ``g``) at `raw_score`.
+        """
+        mode = self._relevance_mode()
+        if mode == "isotonic":
+            rel = isotonic_relevance(raw_score, self.y_ * self.row_ipw_, self.row_weight_)
+            return np.log(np.maximum(rel, 1e-300))
+        if mode == "softmax":
             self.relevance_scale_ = fit_relevance_scale(
                 raw_score, self.y_, self.row_ipw_, self.row_weight_, self.group_ptr_, start=self.relevance_scale_
             )
+        return np.ascontiguousarray(self.relevance_scale_ * raw_score)
+
+    def update_propensity(self, raw_score):
+        """One damped IRW step at the ranker scores `raw_score`; returns the new propensity."""
         numer, mass = irw_statistics(
-            np.ascontiguousarray(self.relevance_scale_ * raw_score), self.counts_, self.bins_, self.group_ptr_, self.n_positions_, self.max_relevance_weight
+            self.relevance_log_scores(raw_score), self.counts_, self.bins_, self.group_ptr_, self.n_positions_,
+            self.max_relevance_weight,
         )
         new, self.irw_iterations_ = solve_irw(
             numer, mass, self.bins_, self.group_ptr_, self.logits_, self.irw_max_iter, self.irw_tol
@@ -904,7 +995,7 @@ class DLA(_ClickObjective):
         return {
             "propensity": [float(v) for v in self.propensity_],
             "logits": [float(v) for v in self.logits_],
-            "relevance_scale": float(self.relevance_scale_),
+            "relevance_scale": None if self.relevance_scale_ is None else float(self.relevance_scale_),
             "propensity_history": [[float(v) for v in h] for h in self.propensity_history_],
         }
 
@@ -922,7 +1013,7 @@ class DLA(_ClickObjective):
         self.propensity_ = np.exp(self.logits_ - self.logits_[0])
         self.propensity_history_ = [np.asarray(h) for h in self._restored["propensity_history"]]
         scale = self._restored["relevance_scale"]
-        self.relevance_scale_ = float(1.0 if scale is None else scale)
+        self.relevance_scale_ = None if scale is None else float(scale)
 
 
 @register

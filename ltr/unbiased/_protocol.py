@@ -256,7 +256,8 @@ def _production_scores(production_ranker, X):
     if callable(production_ranker):
         return np.asarray(production_ranker(X), dtype=np.float64)
     raise TypeError(
-        "production_ranker must be 'lambdamart', 'linear', a fitted estimator with predict(X), or a callable X -> scores"
+        "production_ranker must be 'lambdamart', 'linear', a fitted estimator with predict(X), "
+        "or a callable X -> scores"
     )
 
 
