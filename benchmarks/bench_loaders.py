@@ -10,7 +10,8 @@ then times
   ``np.append`` once per line, which is quadratic in the number of rows; that
   mode is timed on a prefix (``--sklearn-qid-mb``) and reported separately.
 * the cache: a load with ``cache_dir`` after the cache was written, against
-  the uncached parse (the speed-up).
+  the uncached parse (the speed-up);
+* ``make_ranking`` alone for 1M x 136 rows (``--generator-rows``).
 
 Numba compilation is excluded (a warm-up parse of a small file comes first;
 its time is reported). Each timing is the best of ``--repeat`` runs.
@@ -82,9 +83,12 @@ def main(argv=None):
     parser.add_argument("--dir", type=Path, default=None, help="where to write the file (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and cache")
     parser.add_argument("--skip-sklearn", action="store_true")
+    parser.add_argument("--generator-rows", type=int, default=None,
+                        help="rows for timing make_ranking alone (default 1,000,000; quick: 200,000)")
     args = parser.parse_args(argv)
     size_mb = args.size_mb or (50 if args.quick else 500)
     qid_mb = args.sklearn_qid_mb or (5 if args.quick else 20)
+    gen_rows = args.generator_rows or (200_000 if args.quick else 1_000_000)
 
     work = Path(tempfile.mkdtemp(prefix="ltr-bench-", dir=args.dir))
     path = work / "mslr_like.svm"
@@ -132,12 +136,16 @@ def main(argv=None):
             t_op, c_op, _ = best_of(lambda: load_svmlight(prefix), args.repeat)
             rows.append((f"ltr load_svmlight, dense ({pmb:.0f} MB prefix)", pmb, t_op, c_op))
 
+        make_ranking(n_samples=20000, random_state=0)  # warm the allocator
+        t_gen, c_gen, _ = best_of(lambda: make_ranking(n_samples=gen_rows, random_state=0), 1)
+
         print()
         print(f"{'reader':58s} {'MB':>6s} {'wall s':>7s} {'MB/s':>8s} {'CPU s':>7s} {'MB/CPU-s':>9s}")
         for name, size, secs, cpu in rows:
             print(f"{name:58s} {size:6.0f} {secs:7.2f} {size / secs:8.1f} {cpu:7.2f} {size / max(cpu, 1e-9):9.1f}")
         print()
         print(f"X shape {shape}; Numba threads: {get_num_threads()}; load average {os.getloadavg()[0]:.1f}")
+        print(f"make_ranking(n_samples={gen_rows}) x 136 float32: {t_gen:.2f} s wall, {c_gen:.2f} s CPU")
         print(f"cache speed-up (uncached dense parse / cached load): {t_dense / t_cached:.1f}x wall, "
               f"{c_dense / max(c_cached, 1e-9):.1f}x CPU")
         if not args.skip_sklearn:

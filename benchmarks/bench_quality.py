@@ -10,6 +10,7 @@ libraries get with the same fractions.
     python benchmarks/bench_quality.py [--seeds 5] [--quick]
 """
 import argparse
+import warnings
 import os
 import sys
 import time
@@ -108,11 +109,14 @@ def evaluate(dataset, seeds, params):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--trees", type=int, default=COMMON["n_estimators"], help="maximum trees (early stopping on MQ2008)")
     ap.add_argument("--quick", action="store_true", help="1 seed, 50 trees")
     args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*eval_set.*")
     if not SHARED.is_dir():
         sys.exit(f"shared data sets not found at {SHARED}")
-    params = dict(COMMON)
+    params = dict(COMMON, n_estimators=args.trees)
     seeds = list(range(args.seeds))
     if args.quick:
         params["n_estimators"] = 50

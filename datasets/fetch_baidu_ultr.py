@@ -73,6 +73,7 @@ def list_files(repo, revision="main", timeout=60):
 
 
 def fetch_hf(which, dest, include, list_only, revision="main"):
+    """List or download files of a Hugging Face data set, checked against the Hub's SHA-256."""
     repo = REPOS.get(which, which)
     files = list_files(repo, revision)
     if list_only or not include:
@@ -97,6 +98,7 @@ def fetch_hf(which, dest, include, list_only, revision="main"):
 
 
 def check_original(dest):
+    """Check and record a manually obtained copy of the original release."""
     dest = Path(dest)
     parts = sorted(dest.glob("part-*.gz")) if dest.is_dir() else []
     others = [dest / n for n in ("annotation_data_0522.txt", "unigram_dict_0510_tokens.txt") if (dest / n).is_file()]
@@ -114,6 +116,7 @@ def check_original(dest):
 
 
 def main(argv=None):
+    """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description="Fetch or check Baidu-ULTR data.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     hf = sub.add_parser("hf", help="Hager et al.'s preprocessed tables from the Hugging Face Hub")

@@ -71,6 +71,7 @@ LOAD_HINT = {"letor": "full", "s": "sample", "x": ""}
 
 
 def main(argv=None):
+    """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description="Download and check Istella LETOR / Istella-S / Istella-X.")
     parser.add_argument("which", choices=sorted(ARCHIVES))
     parser.add_argument("dest", type=Path, help="directory to unpack into")

@@ -66,6 +66,7 @@ def mq2008_expected_files(prefix="MQ2008"):
 
 
 def main(argv=None):
+    """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description="Download and check LETOR 4.0 MQ2007 / MQ2008.")
     parser.add_argument("which", choices=sorted(ARCHIVES))
     parser.add_argument("dest", type=Path, help="directory to unpack into")

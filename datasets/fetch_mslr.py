@@ -83,6 +83,7 @@ FILES = {
 
 
 def main(argv=None):
+    """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description="Download and check MSLR-WEB10K / MSLR-WEB30K.")
     parser.add_argument("which", choices=sorted(ARCHIVES))
     parser.add_argument("dest", type=Path, help="directory to unpack into (Fold1..Fold5 end up here)")

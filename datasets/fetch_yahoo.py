@@ -37,12 +37,14 @@ EXPECTED = [f"set{s}.{part}.txt" for s in (1, 2) for part in ("train", "valid", 
 
 
 def _find_inner(dest):
+    """The inner ``ltrc_yahoo.tar.bz2`` under ``dest``, if unpacked there."""
     for path in dest.rglob("ltrc_yahoo.tar.bz2"):
         return path
     return None
 
 
 def main(argv=None):
+    """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description="Check and unpack the Yahoo! LTR Challenge data (manual download).")
     parser.add_argument("dest", type=Path, help="directory to unpack into")
     parser.add_argument("--archive", type=Path, help="dataset.tgz or ltrc_yahoo.tar.bz2 downloaded from Webscope")

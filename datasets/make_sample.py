@@ -50,6 +50,7 @@ def make_sample():
 
 
 def main(argv=None):
+    """Write the two sample files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "ltr" / "data", help="output directory")
     args = parser.parse_args(argv)

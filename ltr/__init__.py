@@ -11,7 +11,7 @@ def __getattr__(name):
         from .ranker import LambdaRanker
 
         return LambdaRanker
-    if name in ("metrics", "datasets", "objectives", "callbacks", "unbiased", "plotting"):
+    if name in ("metrics", "datasets", "objectives", "callbacks", "unbiased", "plotting", "export", "dask"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -102,9 +102,15 @@ def subtract_histograms(parent, child, out):
     n_features, n_bins, _ = parent.shape
     for f in prange(n_features):
         for b in range(n_bins):
-            out[f, b, 0] = parent[f, b, 0] - child[f, b, 0]
-            out[f, b, 1] = parent[f, b, 1] - child[f, b, 1]
-            out[f, b, 2] = parent[f, b, 2] - child[f, b, 2]
+            c = parent[f, b, 2] - child[f, b, 2]
+            if c == 0.0:
+                # an empty bin: exact zeros, not rounding residue that could break gain ties
+                out[f, b, 0] = 0.0
+                out[f, b, 1] = 0.0
+            else:
+                out[f, b, 0] = parent[f, b, 0] - child[f, b, 0]
+                out[f, b, 1] = parent[f, b, 1] - child[f, b, 1]
+            out[f, b, 2] = c
 
 
 @njit(**NJIT)

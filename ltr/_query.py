@@ -11,13 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._dtypes import PTR_DTYPE
+from ._validation import QueryError, check_group, check_qid, check_query_args  # noqa: F401  (QueryError re-exported)
 
 #: Above this many rows, treating the whole input as one query gets a warning.
 SINGLE_QUERY_WARN_ROWS = 10_000
-
-
-class QueryError(ValueError):
-    """Bad query ids or group sizes."""
 
 
 @dataclass
@@ -63,36 +60,14 @@ class QueryLayout:
         return np.diff(self.group_ptr)
 
 
-def _as_1d(a, name, n_samples, what="X"):
-    arr = np.asarray(a)
-    if arr.ndim != 1:
-        if arr.ndim == 2 and 1 in arr.shape:
-            arr = arr.ravel()
-        else:
-            raise QueryError(f"{name} must be 1-dimensional, got an array of shape {arr.shape}")
-    if n_samples is not None and name == "qid" and len(arr) != n_samples:
-        raise QueryError(f"qid has {len(arr)} entries but {what} has {n_samples} rows: pass one query id per row")
-    return arr
-
-
 def layout_from_qid(qid, n_samples, what="X"):
     """Group rows by query id. Ids may be numbers or strings, in any order.
 
     Rows are stably sorted by id (no copy when they already are), so rows of
     one query keep their relative order and queries come in id order.
     """
-    qid = _as_1d(qid, "qid", n_samples, what)
-    if qid.dtype == object or qid.dtype.kind in "US":
-        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in qid):
-            raise QueryError("qid contains missing values (None or NaN)")
-    elif qid.dtype.kind == "f":
-        if not np.all(np.isfinite(qid)):
-            raise QueryError("qid contains NaN or infinite values")
-    elif qid.dtype.kind not in "iub":
-        raise QueryError(f"qid must hold integers or strings, got dtype {qid.dtype}")
+    qid = check_qid(qid, n_samples, what=what)
     n = len(qid)
-    if n == 0:
-        raise QueryError("qid is empty")
     # Canonical order: queries sorted by id, rows of a query in input order.
     # Input already sorted needs no copy; any other order is stably sorted, so
     # the same rows given with the queries in another order train the same model.
@@ -109,20 +84,7 @@ def layout_from_qid(qid, n_samples, what="X"):
 
 def layout_from_group(group, n_samples, what="X"):
     """LightGBM-style query sizes (rows must already be grouped)."""
-    group = _as_1d(group, "group", None)
-    if group.dtype.kind == "f":
-        if not np.all(np.isfinite(group)) or np.any(group != np.round(group)):
-            raise QueryError("group must hold whole numbers of rows per query")
-    elif group.dtype.kind not in "iu":
-        raise QueryError(f"group must hold integer query sizes, got dtype {group.dtype}")
-    group = group.astype(np.int64)
-    if np.any(group <= 0):
-        raise QueryError("group sizes must be positive")
-    if group.sum() != n_samples:
-        raise QueryError(
-            f"group sizes sum to {int(group.sum())} but {what} has {n_samples} rows; "
-            "group is the number of rows of each query (pass qid for one id per row)"
-        )
+    group = check_group(group, n_samples, what=what)
     group_ptr = np.concatenate(([0], np.cumsum(group))).astype(PTR_DTYPE)
     return QueryLayout(order=None, group_ptr=group_ptr, query_ids=np.arange(len(group)))
 
@@ -130,7 +92,7 @@ def layout_from_group(group, n_samples, what="X"):
 def make_layout(n_samples, qid=None, group=None, what="X", warn_single=True):
     """The layout for `qid` or `group` (not both); one query when neither is given."""
     if qid is not None and group is not None:
-        raise QueryError("pass either qid (one id per row) or group (query sizes), not both")
+        check_query_args(n_samples, qid, group)  # raises: not both
     if qid is not None:
         return layout_from_qid(qid, n_samples, what)
     if group is not None:

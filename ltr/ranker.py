@@ -6,20 +6,27 @@ no numeric work of its own.
 """
 import numbers
 import os
-import warnings
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _boosting
 from ._canonical import canonical_layout, hash_sample
 from ._query import make_layout
 from ._random import resolve_seed
 from ._threads import numba_threads
+from ._validation import (
+    check_eval_sets,
+    check_labels,
+    check_position,
+    check_query_args,
+    check_sample_weight,
+    check_X,
+    report_degenerate_queries,
+)
 from .binning import BinMapper
 from .booster import Booster
 from .callbacks import Callback, EarlyStopping, LogEvaluation
@@ -27,6 +34,12 @@ from .grower import TreeParams
 from .objectives import Objective, available_objectives, get_objective
 
 Real, Integral = numbers.Real, numbers.Integral
+
+
+def _build(name, kwargs):
+    from .objectives import _REGISTRY
+
+    return _REGISTRY[name](**kwargs)
 
 
 def _objective_names():
@@ -150,6 +163,8 @@ class LambdaRanker(BaseEstimator):
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
         "importance_type": [StrOptions({"split", "gain"})],
         "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
+        "unbiased": [StrOptions({"naive", "ipw", "dla", "unbiased_lambdamart"}), None],
+        "propensity": ["array-like", None],
     }
 
     def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
@@ -157,7 +172,7 @@ class LambdaRanker(BaseEstimator):
                  subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
                  sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
                  objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
-                 verbose=0):
+                 verbose=0, unbiased=None, propensity=None):
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -183,6 +198,8 @@ class LambdaRanker(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.importance_type = importance_type
         self.verbose = verbose
+        self.unbiased = unbiased
+        self.propensity = propensity
 
     def _validate_params(self):
         # The objective names are only known once every module has registered.
@@ -214,9 +231,42 @@ class LambdaRanker(BaseEstimator):
             out.append((f"ndcg@{k}", m, m.higher_is_better))
         return out
 
+    # unbiased=... -> (objective name, extra constructor arguments)
+    _UNBIASED = {"naive": "ipw", "ipw": "ipw", "dla": "dla", "unbiased_lambdamart": "unbiased_lambdamart"}
+
+    def _unbiased_objective(self, params):
+        """The click objective for `unbiased`, built around the ranking loss named by `objective`."""
+        base = self.objective.name if isinstance(self.objective, Objective) else self.objective
+        if base in ("lambdamart", "lambdarank"):
+            loss = "lambdarank"
+        elif base in ("softmax", "softmax_ce", "listnet"):
+            loss = "softmax"
+        else:
+            raise ValueError(f"unbiased={self.unbiased!r} works with objective 'lambdamart' or 'softmax', "
+                             f"not {base!r}")
+        name = self._UNBIASED[self.unbiased]
+        kwargs = {k: params[k] for k in ("sigmoid", "lambdarank_truncation_level", "lambdarank_norm")}
+        if name != "unbiased_lambdamart":
+            kwargs["ranker_loss"] = loss
+        elif loss != "lambdarank":
+            raise ValueError("unbiased='unbiased_lambdamart' is pairwise: use objective='lambdamart'")
+        if self.unbiased == "ipw":
+            if self.propensity is None:
+                raise ValueError("unbiased='ipw' needs the examination propensities: pass propensity=[p_1, p_2, ...]")
+            kwargs["propensity"] = np.asarray(self.propensity, dtype=np.float64)
+        elif self.propensity is not None:
+            raise ValueError(f"propensity= is for unbiased='ipw'; unbiased={self.unbiased!r} does not use it")
+        kwargs.update(self.objective_params or {})
+        try:
+            return get_objective(name, **kwargs) if not kwargs else _build(name, kwargs)
+        except TypeError as exc:
+            raise ValueError(f"objective_params do not fit unbiased={self.unbiased!r}: {exc}") from None
+
     def _make_objective(self):
         params = self.get_params(deep=False)
         params.pop("objective")
+        if self.unbiased is not None:
+            return self._unbiased_objective(params)
         if isinstance(self.objective, Objective):
             if self.objective_params:
                 raise ValueError("objective_params is for objective names; configure an Objective instance directly")
@@ -234,8 +284,11 @@ class LambdaRanker(BaseEstimator):
 
     def _validate_X_predict(self, X):
         check_is_fitted(self, "booster_")
-        return validate_data(self, X, reset=False, accept_sparse="csr", ensure_all_finite="allow-nan",
-                             dtype=[np.float64, np.float32])
+        return check_X(self, X, reset=False)
+
+    def _metric_gain(self):
+        """Label rule of the evaluation metric (NDCG): label_gain if given, else 2**y - 1."""
+        return {"gain": "exp", "label_gain": None if self.label_gain is None else np.asarray(self.label_gain, float)}
 
     # -- fit ------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -270,18 +323,15 @@ class LambdaRanker(BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, accept_sparse="csr", ensure_all_finite="allow-nan",
-                             dtype=[np.float64, np.float32], y_numeric=True)
-        y = np.asarray(y, dtype=np.float64)
+        # Every check goes through ltr._validation (one rule, one message).
+        X = check_X(self, X, reset=True)
         n_samples = X.shape[0]
-        if sample_weight is not None:
-            sample_weight = np.asarray(_check_sample_weight(sample_weight, X), dtype=np.float64)
-            if np.any(sample_weight < 0):
-                raise ValueError("sample_weight must be non-negative")
-        if position is not None:
-            position = np.asarray(position)
-            if position.shape != (n_samples,):
-                raise ValueError(f"position must have one entry per row ({n_samples}), got shape {position.shape}")
+        y = check_labels(y, n_samples=n_samples)
+        sample_weight = check_sample_weight(sample_weight, n_samples)
+        position = check_position(position, n_samples)
+        qid, group = check_query_args(n_samples, qid, group)
+        objective = self._make_objective()
+        objective.validate_labels(y)  # in the caller's row order, so a reported row number is theirs
         # Rows in canonical order (by query id, then content hash): any permutation
         # of the input rows trains the same model. Raw X is never copied; its rows
         # are reordered while binning.
@@ -292,13 +342,11 @@ class LambdaRanker(BaseEstimator):
 
         seed = resolve_seed(self.random_state)
         init_booster = self._init_booster(init_model)
-        objective = self._make_objective()
         if init_booster is not None:
             if objective.name != init_booster.objective.name:
                 raise ValueError(f"init_model was trained with objective {init_booster.objective.name!r}, "
                                  f"not {objective.name!r}")
             objective.set_state(init_booster.objective.state())
-        objective.validate_labels(y)
 
         callbacks = list(callbacks or [])
         for cb in callbacks:
@@ -316,11 +364,11 @@ class LambdaRanker(BaseEstimator):
             X_binned = bin_mapper.transform(X, row_order=layout.order)
             del X
             objective.setup(y, layout.group_ptr, sample_weight=sample_weight, seed=seed, position=position)
-            if objective.is_ranking and objective.n_degenerate_queries_ and self.verbose:
-                print(f"[ltr] {objective.n_degenerate_queries_} of {layout.n_queries} queries have one document "
-                      "or equal labels: they contribute no gradient")
+            if objective.is_ranking:
+                report_degenerate_queries(objective.n_degenerate_queries_, layout.n_queries, self.verbose)
 
-            eval_sets = self._prepare_eval_sets(eval_set, eval_qid, eval_group, bin_mapper)
+            eval_sets = self._prepare_eval_sets(eval_set, eval_qid, eval_group, bin_mapper,
+                                                train_has_queries=qid is not None or group is not None)
             metrics = self._metrics() if eval_sets else []
             early = None
             if self.early_stopping_rounds is not None:
@@ -391,35 +439,17 @@ class LambdaRanker(BaseEstimator):
             return Booster.load_model(init_model)
         raise TypeError(f"init_model must be a fitted LambdaRanker, a Booster or a path, got {type(init_model).__name__}")
 
-    def _prepare_eval_sets(self, eval_set, eval_qid, eval_group, bin_mapper):
-        if eval_set is None:
-            if eval_qid is not None or eval_group is not None:
-                raise ValueError("eval_qid / eval_group given without eval_set")
-            return []
-        if isinstance(eval_set, tuple) and len(eval_set) == 2 and not isinstance(eval_set[0], tuple):
-            eval_set = [eval_set]
-        n_sets = len(eval_set)
-        for name, v in (("eval_qid", eval_qid), ("eval_group", eval_group)):
-            if v is not None and len(v) != n_sets:
-                raise ValueError(f"{name} must have one entry per eval_set ({n_sets}), got {len(v)}")
+    def _prepare_eval_sets(self, eval_set, eval_qid, eval_group, bin_mapper, train_has_queries=True):
         out = []
-        for i, pair in enumerate(eval_set):
-            if len(pair) != 2:
-                raise ValueError(f"eval_set[{i}] must be an (X, y) pair")
-            Xe, ye = pair
-            Xe = validate_data(self, Xe, reset=False, accept_sparse="csr", ensure_all_finite="allow-nan",
-                               dtype=[np.float64, np.float32])
-            ye = np.asarray(ye, dtype=np.float64).ravel()
-            if ye.shape[0] != Xe.shape[0]:
-                raise ValueError(f"eval_set[{i}]: X has {Xe.shape[0]} rows but y has {ye.shape[0]}")
-            if not np.all(np.isfinite(ye)):
-                raise ValueError(f"eval_set[{i}]: y contains NaN or infinite labels")
-            q = None if eval_qid is None else eval_qid[i]
-            g = None if eval_group is None else eval_group[i]
-            if q is None and g is None and Xe.shape[0] > 1:
-                warnings.warn(f"eval_set[{i}] has no eval_qid / eval_group: it is evaluated as one query",
-                              UserWarning, stacklevel=3)
-            layout, _ = canonical_layout(Xe, ye, qid=q, group=g, what=f"eval_set[{i}]", warn_single=False)
+        for i, Xe, ye, q, g in check_eval_sets(eval_set, eval_qid, eval_group, train_has_queries=train_has_queries):
+            where = f"eval_set[{i}]"
+            Xe = check_X(self, Xe, reset=False, name=where, purpose="evaluation")
+            ye = check_labels(ye, n_samples=Xe.shape[0], name=f"{where} y", what=where, **self._metric_gain())
+            q, g = check_query_args(Xe.shape[0], q, g, what=where, qid_name=f"eval_qid[{i}]",
+                                    group_name=f"eval_group[{i}]")
+            # Eval rows keep the caller's order within each query: the recorded metric then
+            # equals ltr.metrics on the caller's arrays (ties broken the same way).
+            layout = make_layout(Xe.shape[0], qid=q, group=g, what=where, warn_single=False)
             out.append(_boosting.EvalSet(f"valid_{i}", bin_mapper.transform(Xe, row_order=layout.order),
                                          layout.to_grouped(ye), layout.group_ptr))
         return out
@@ -466,15 +496,35 @@ class LambdaRanker(BaseEstimator):
         from .metrics import ndcg_score
 
         scores = self.predict(X)
+        y = check_labels(y, n_samples=len(scores), **self._metric_gain())
+        qid, group = check_query_args(len(scores), qid, group)
         opts = {} if self.label_gain is None else {"gain": np.asarray(self.label_gain, dtype=np.float64)}
         if sample_weight is None:
             return float(ndcg_score(y, scores, qid=qid, group=group, k=10, **opts))
         per_query = np.asarray(ndcg_score(y, scores, qid=qid, group=group, k=10, per_query=True, **opts), dtype=float)
-        sample_weight = _check_sample_weight(sample_weight, np.empty((len(scores), 0)))
+        sample_weight = check_sample_weight(sample_weight, len(scores))
         layout = make_layout(len(scores), qid=qid, group=group, warn_single=False)
         w = np.add.reduceat(layout.to_grouped(sample_weight), layout.group_ptr[:-1]) / layout.sizes()
         keep = ~np.isnan(per_query)
         return float(np.average(per_query[keep], weights=w[keep]))
+
+    @property
+    def propensity_(self):
+        """Estimated examination propensity per position, relative to position 1 (click objectives)."""
+        check_is_fitted(self, "booster_")
+        p = getattr(self.objective_, "propensity_", None)
+        if p is None:
+            raise AttributeError(f"objective {self.objective_.name!r} has no position propensities")
+        return np.asarray(p)
+
+    @property
+    def propensity_history_(self):
+        """The propensity estimate after each tree (DLA), shape (n_trees, n_positions)."""
+        check_is_fitted(self, "booster_")
+        h = getattr(self.objective_, "propensity_history_", None)
+        if h is None:
+            raise AttributeError(f"objective {self.objective_.name!r} keeps no propensity history")
+        return np.asarray(h)
 
     @property
     def feature_importances_(self):

@@ -50,6 +50,28 @@ def test_determinism_and_seeds():
     assert make_ranking(5, random_state=rs)[0].shape[1] == 136
 
 
+def test_threads_do_not_change_the_output(monkeypatch):
+    from ltr.datasets import _generate
+
+    many = make_ranking(n_samples=60000, n_features=20, random_state=11)  # several blocks
+    monkeypatch.setattr(_generate, "get_num_threads", lambda: 1)
+    one = make_ranking(n_samples=60000, n_features=20, random_state=11)
+    for a, b in zip(many, one):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_missing_not_at_random_columns():
+    X, y, _, info = make_ranking(200, missing_rate=0.05, return_info=True, random_state=12)
+    miss = np.isnan(X)
+    cols = np.flatnonzero(miss.any(axis=0))
+    assert 1 <= cols.size <= 136 // 8 + 1
+    assert not np.isin(np.flatnonzero(info.feature_kind == "query"), cols).any()
+    # some column is missing more often for documents of low utility
+    low = info.utility < np.median(info.utility)
+    ratios = [miss[low, c].mean() / max(miss[~low, c].mean(), 1e-9) for c in cols]
+    assert max(ratios) > 1.5 and min(ratios) < 1.3
+
+
 def test_info_is_consistent():
     X, y, qid, info = make_ranking(80, return_info=True, random_state=4)
     n = X.shape[0]

@@ -261,6 +261,38 @@ def test_round_trip_float64_sparse_and_zero_based(tmp_path):
     assert np.array_equal(X2.toarray(), X.toarray()) and np.array_equal(y2, y)
 
 
+def test_round_trip_float64_dense_exact(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 12)) * 10.0 ** rng.integers(-300, 300, size=(300, 12))
+    X[::2] = np.round(X[::2], 4)  # short decimals (kernel path) next to 17-digit ones (Python path)
+    X[1, :6] = [np.float64(np.float32(0.1)), 2.5e-320, -0.0, np.nan, np.inf, 2.0**60]
+    path = tmp_path / "d64.svm"
+    dump_svmlight(X, np.arange(300) % 5, path, skip_zeros=False)
+    X2, _, _ = load_svmlight(path, dtype=np.float64, n_features=12)
+    assert X2.tobytes() == X.tobytes()  # bit for bit, -0.0 and NaN included
+    text = path.read_bytes().split(b"\n")[1]
+    assert b"1:0.10000000149011612 2:2.5e-320 3:-0 4:nan 5:inf 6:1.152921504606847e+18" in text
+    # integers beyond float32's exact range are written exactly
+    buf = io.BytesIO()
+    dump_svmlight(np.array([[2**40 + 1, 3]]), [1], buf)
+    assert buf.getvalue() == b"1 1:1099511627777 2:3\n"
+
+
+def test_shortest_float64_matches_repr_length():
+    from ltr.datasets._svmlight_write import shortest_float64
+
+    rng = np.random.default_rng(6)
+    raw = np.abs(rng.normal(size=3000) * 10.0 ** rng.integers(-20, 20, 3000))
+    for x in [float(f"{v:.{d}g}") for v, d in zip(raw, rng.integers(1, 18, 3000))]:
+        if x == 0:
+            continue
+        m, k, found = shortest_float64(x)
+        digits = len(repr(float(x)).split("e")[0].replace(".", "").replace("-", "").strip("0"))
+        if digits <= 15:
+            assert found and float(f"{m}e{k}") == x
+            assert len(str(m).rstrip("0")) == digits  # as short as Python's repr
+
+
 def test_writer_explicit_zeros_and_gzip_determinism(tmp_path):
     X = np.array([[0, 1.5], [2, 0]], dtype=np.float32)
     buf = io.BytesIO()

@@ -115,10 +115,12 @@ class BaiduULTR:
 
     @property
     def n_rows(self):
+        """Number of document rows."""
         return int(self.qid.shape[0])
 
     @property
     def n_lists(self):
+        """Number of lists (sessions or annotated queries)."""
         for v in self.query_columns.values():
             return int(len(v))
         return int(self.qid[-1]) + 1 if self.qid.size else 0
@@ -129,6 +131,7 @@ class BaiduULTR:
         return np.concatenate(([0], np.cumsum(np.bincount(self.qid, minlength=self.n_lists)))).astype(np.int64)
 
     def __len__(self):
+        """Number of document rows."""
         return self.n_rows
 
 
@@ -168,6 +171,7 @@ def _concat(parts):
 # ---------------------------------------------------------------------------
 
 def _require_pyarrow():
+    """Import pyarrow or explain how to install it."""
     try:
         import pyarrow  # noqa: F401
     except ImportError as exc:  # pragma: no cover - exercised only without pyarrow
@@ -243,11 +247,13 @@ def _flat_values(column):
 
 
 def _to_numpy(values, dtype=None):
+    """Arrow array to NumPy (copying only when needed), optionally cast."""
     out = values.to_numpy(zero_copy_only=False)
     return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def _resolve_features(names, features):
+    """[(output name, column name)] of the requested feature columns."""
     if features is None:
         return []
     if isinstance(features, str):
@@ -473,6 +479,7 @@ _CLICKLOG_ERRORS = {
 
 @njit(**NJIT)
 def _span_equals(buf, s, e, ref):
+    """True when ``buf[s:e]`` equals the byte array ``ref``."""
     if e - s != ref.shape[0]:
         return False
     for t in range(ref.shape[0]):
@@ -491,7 +498,7 @@ def _parse_whole_int(buf, s, e):
         c = buf[t]
         if c < 48 or c > 57 or v > 922337203685477579:
             return 0, False
-        v = v * 10 + (c - 48)
+        v = v * 10 + (int(c) - 48)
     return v, True
 
 
@@ -671,6 +678,7 @@ def _finish_numeric(name, values):
 
 def _block_result(data, n_docs, n_sess, num_names, text_names, query_text, doc_session, doc_pos, doc_click,
                   doc_num, doc_span, sess_qid, sess_span):
+    """BaiduULTR of one parsed block from the kernel's output arrays (text fields sliced from ``data``)."""
     doc_columns = {}
     for c, name in enumerate(num_names):
         doc_columns[name] = _finish_numeric(name, doc_num[:n_docs, c])

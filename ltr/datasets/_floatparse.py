@@ -225,7 +225,7 @@ def decimal_to_double(mant, exp10):
     # in [-1022, 1023]; subnormals would need a different rounding position.
     if e2 + 52 > 1023 or e2 + 52 < -1022:
         return 0.0, False
-    return math.ldexp(float(m), e2), True
+    return math.ldexp(float(m), int(e2)), True
 
 
 @njit(**NJIT)
@@ -365,7 +365,7 @@ def parse_number(buf, pos, end, compute=True):
             if c < 48 or c > 57:
                 break
             if e < 100000:  # clamp: beyond this the value is 0 or inf anyway
-                e = e * 10 + (c - 48)
+                e = e * 10 + (int(c) - 48)
             n_exp_digits += 1
             i += 1
         if n_exp_digits == 0:

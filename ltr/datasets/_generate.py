@@ -42,9 +42,16 @@ Generative model (all draws from one ``numpy.random.Generator`` seeded by
    is more often missing when the document's utility is low (missing not
    at random, as for link-based features of obscure pages).
 
-The signal is learnable but far from trivial: on 2,000 queries a default
-LightGBM LambdaMART reaches NDCG@10 around 0.6 on held-out queries, a random
-order about 0.3 (see the tests for the measured bounds).
+The signal is learnable but far from trivial. Measured NDCG@10 on held-out
+queries (gains ``2**y - 1``): 2,000 training queries of the default size,
+LightGBM LambdaMART (300 trees, learning rate 0.05) 0.62, a random order
+0.20, the noise-free utility ``u`` 0.77; with 40 documents per query and 60
+features, 0.61 / 0.34 / 0.81 (the slow test checks such bounds). For
+comparison, published LambdaMART results on MSLR-WEB30K are around 0.5.
+
+Generation is vectorised over blocks of whole queries (about 16k rows),
+which run on threads with one random stream per block, so the output does
+not depend on the thread count.
 """
 from concurrent.futures import ThreadPoolExecutor
 
@@ -235,8 +242,10 @@ def make_ranking(n_queries=None, n_samples=None, *, docs_per_query=120, n_featur
     perm = rng.permutation(n_features)
     slot_of = np.empty(n_features, dtype=np.int64)
     slot_of[perm] = np.arange(n_features)
-    low_utility = 1.0 / (1.0 + np.exp(u - np.median(u))) if n else u  # high when u is low
-    low_utility /= max(float(low_utility.mean()), 1e-12) if n else 1.0
+    # Relative chance of a missing value in the "not at random" columns: high
+    # when the utility is low, mean 1 (n >= n_queries >= 1 here).
+    low_utility = 1.0 / (1.0 + np.exp(u - np.median(u)))
+    low_utility /= low_utility.mean()
 
     X = np.empty((n, n_features), dtype=dtype)
     bounds = _block_bounds(starts, sizes, n)
@@ -288,6 +297,7 @@ def make_ranking(n_queries=None, n_samples=None, *, docs_per_query=120, n_featur
 
 
 def _mean_size(docs_per_query):
+    """Mean query size implied by ``docs_per_query``."""
     if isinstance(docs_per_query, (tuple, list)):
         return (float(docs_per_query[0]) + float(docs_per_query[1])) / 2
     return float(docs_per_query)

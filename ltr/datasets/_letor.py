@@ -78,6 +78,7 @@ class LetorFold:
 
 
 def _find(root, stem):
+    """Path of ``stem`` in ``root``, plain or compressed, or None."""
     for suffix in _SUFFIXES:
         path = root / f"{stem}{suffix}"
         if path.is_file():
@@ -116,6 +117,7 @@ def _detect(root, fold):
 
 
 def _stack(blocks, dense):
+    """Concatenate (X, y, qid) triples row-wise."""
     Xs, ys, qs = zip(*blocks)
     if len(blocks) == 1:
         return blocks[0]
@@ -131,6 +133,7 @@ def _stack(blocks, dense):
 
 
 def _widen(X, n_features, dense):
+    """Pad X with zero columns up to ``n_features``."""
     if X.shape[1] == n_features:
         return X
     if dense:

@@ -17,7 +17,9 @@ query_id=True)``, whose results this reader reproduces bit for bit)::
   ``zero_based="auto"`` (the default, as in scikit-learn) treats the file as
   one-based -- feature ``j`` becomes column ``j - 1`` -- unless an index 0
   occurs. LETOR, MSLR, Yahoo and Istella files are one-based.
-* Absent features are 0 (sparse semantics); explicit ``nan`` values stay NaN.
+* Absent features are 0 (sparse semantics); explicit ``nan`` values stay NaN
+  and a written ``-0`` stays -0.0 (scikit-learn's CSR keeps it too; its
+  ``toarray()`` turns it into +0.0).
 
 The reader makes two passes over the bytes, both parallel over chunks that
 end at line boundaries: the first counts rows, items and the index range
@@ -73,6 +75,7 @@ _MAX_INDEX = 2**31 - 1
 
 @njit(**NJIT)
 def _is_blank(c):
+    """Item separator: space, tab, CR, VT or FF (LF ends the line)."""
     return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
 
 
@@ -107,7 +110,7 @@ def _parse_index(buf, i, end):
         if c < 48 or c > 57:
             break
         if v <= _MAX_INDEX:
-            v = v * 10 + (c - 48)
+            v = v * 10 + (int(c) - 48)
         n += 1
         i += 1
     if n == 0:
@@ -377,6 +380,7 @@ def _parse_chunks(
 
 
 def _n_chunks(n_bytes, n_threads):
+    """Number of chunks for a buffer of ``n_bytes``."""
     # Several chunks per thread balance uneven line lengths; at least ~1 MB
     # each so that small files stay single-threaded.
     if n_threads is None:
@@ -385,6 +389,7 @@ def _n_chunks(n_bytes, n_threads):
 
 
 def _raise_at(name, buf, pos, message):
+    """Raise ValueError naming the source and the line holding byte ``pos``."""
     line_no, text = line_of(buf, pos)
     raise ValueError(f"{name}, line {line_no}: {message}: {text!r}")
 
@@ -396,6 +401,7 @@ def _raise_first_error(name, buf, stats):
 
 
 def _offsets(counts):
+    """Exclusive prefix sums (start offset of each chunk)."""
     return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
@@ -628,6 +634,7 @@ def _load(source, *, n_features, dense, dtype, zero_based, cache_dir, n_threads=
 
 
 def _to_cache(X, y, qid, dense, info):
+    """Arrays stored in the cache for one parse."""
     arrays = {"y": y, "info": np.array([info["min_index"], info["max_index"], info["col_offset"]], dtype=np.int64)}
     if qid is not None:
         arrays["qid"] = qid
@@ -642,6 +649,7 @@ def _to_cache(X, y, qid, dense, info):
 
 
 def _from_cache(arrays, dense):
+    """Inverse of :func:`_to_cache`: ``(X, y, qid, info)``."""
     y = arrays["y"]
     qid = arrays.get("qid")
     if dense:

@@ -19,7 +19,13 @@ from ._ranking import (
     precision_score,
 )
 
+from ._calibration import brier_score, expected_calibration_error, log_loss, reliability_curve  # noqa: E402
+
 __all__ = [
+    "log_loss",
+    "brier_score",
+    "expected_calibration_error",
+    "reliability_curve",
     "Metric",
     "METRIC_OPTIONS",
     "parse_metric",

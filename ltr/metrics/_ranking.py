@@ -61,6 +61,15 @@ from numba import njit, prange
 
 from .._dtypes import NJIT, NJIT_PARALLEL, PTR_DTYPE
 from .._query import make_layout
+from .._validation import (  # the label rules live in the validation layer
+    EXP_GAIN_MAX_LABEL,
+    LTRValueError,
+    QueryError,
+    as_numeric_1d,
+    check_finite,
+    check_label_values,
+    label_rule,
+)
 
 # --------------------------------------------------------------------------
 # Codes shared by the Python layer and the kernels
@@ -68,10 +77,6 @@ from .._query import make_layout
 _NDCG, _DCG, _MAP, _MRR, _ERR, _PRECISION = 0, 1, 2, 3, 4, 5
 _KIND_CODES = {"ndcg": _NDCG, "dcg": _DCG, "map": _MAP, "mrr": _MRR, "err": _ERR, "precision": _PRECISION}
 
-#: Labels must stay below this with ``gain='exp'``: LightGBM's default
-#: ``label_gain`` has 31 entries (2**30 - 1 is its last gain), and gains of
-#: 2**31 and more swamp every other document of a query.
-EXP_GAIN_MAX_LABEL = 31
 
 #: ``gain='exp'`` is evaluated through this table: ``2**i - 1`` is exact in
 #: float64, and a lookup is cheaper than a power.
@@ -85,8 +90,6 @@ _TIES_CODES = {
     "average": _TIES_AVERAGE,
 }
 
-# Codes returned by `_find_bad_input`.
-_OK, _BAD_LABEL_NONFINITE, _BAD_LABEL_NEGATIVE, _BAD_LABEL_FRACTION, _BAD_LABEL_TOO_LARGE, _BAD_SCORE = range(6)
 
 
 # --------------------------------------------------------------------------
@@ -507,33 +510,6 @@ def _nanmean(values):
 
 
 @njit(**NJIT)
-def _find_bad_input(y, s, need_integer, label_limit):
-    """First problem in the inputs as ``(code, row, max_label)``.
-
-    One pass, no allocation: cheap enough to run at every evaluation, and it
-    keeps bad labels from indexing outside a gain table inside the kernels.
-    Labels must be finite, >= 0, integers when `need_integer`, and
-    < `label_limit`; scores must be finite. `max_label` is the largest label.
-    """
-    max_label = 0.0
-    for i in range(y.shape[0]):
-        v = y[i]
-        if not np.isfinite(v):
-            return _BAD_LABEL_NONFINITE, i, max_label
-        if v < 0.0:
-            return _BAD_LABEL_NEGATIVE, i, max_label
-        if need_integer and v != math.floor(v):
-            return _BAD_LABEL_FRACTION, i, max_label
-        if v >= label_limit:
-            return _BAD_LABEL_TOO_LARGE, i, max_label
-        if not np.isfinite(s[i]):
-            return _BAD_SCORE, i, max_label
-        if v > max_label:
-            max_label = v
-    return _OK, -1, max_label
-
-
-@njit(**NJIT)
 def _bad_group_ptr(group_ptr, n_samples):
     """True unless group_ptr starts at 0, ends at n_samples and never decreases."""
     m = group_ptr.shape[0]
@@ -744,44 +720,17 @@ class Metric:
 
     # -- evaluation ---------------------------------------------------------
     def _label_rule(self):
-        """(need_integer, label_limit, hint) for the label check."""
-        if self.kind in _USES_GAIN and self.gain == "exp":
-            return True, float(EXP_GAIN_MAX_LABEL), "gain='exp'"
+        """The `ltr._validation.LabelRule` of this metric's gain (or max_grade)."""
         if self.kind in _USES_GAIN and self.gain == "table":
-            return True, float(len(self.gain_table)), "the label_gain table"
-        if self.kind == "err" and self.max_grade is not None:
-            return False, np.nextafter(self.max_grade, np.inf), "max_grade"
-        return False, np.inf, ""
+            return label_rule(label_gain=self.gain_table, allow_linear=True)
+        if self.kind in _USES_GAIN and self.gain == "exp":
+            return label_rule("exp", allow_linear=True)
+        return label_rule("linear", max_grade=self.max_grade if self.kind == "err" else None)
 
     def _check_inputs(self, y_true, y_score):
-        need_integer, limit, hint = self._label_rule()
-        code, row, max_label = _find_bad_input(y_true, y_score, need_integer, limit)
-        if code == _OK:
-            return max_label
-        value = y_true[row]
-        if code == _BAD_LABEL_NONFINITE:
-            raise ValueError(f"y_true contains NaN or infinite values (row {row})")
-        if code == _BAD_LABEL_NEGATIVE:
-            raise ValueError(f"y_true must be non-negative relevance labels, got {value} (row {row})")
-        if code == _BAD_LABEL_FRACTION:
-            raise ValueError(
-                f"y_true must hold integer labels with {hint} ({self.name}), got {value} (row {row}); "
-                "pass gain='linear' for real-valued relevance"
-            )
-        if code == _BAD_LABEL_TOO_LARGE:
-            if self.gain == "exp" and self.kind in _USES_GAIN:
-                raise ValueError(
-                    f"y_true has label {value:g} (row {row}) but gain='exp' allows labels up to "
-                    f"{EXP_GAIN_MAX_LABEL - 1} (2**y overflows the other gains); pass label_gain "
-                    "(an array of gains per label) or gain='linear'"
-                )
-            if self.kind == "err":
-                raise ValueError(f"y_true has label {value:g} (row {row}) above max_grade={self.max_grade:g}")
-            raise ValueError(
-                f"y_true has label {value:g} (row {row}) but label_gain has only {len(self.gain_table)} "
-                f"entries (labels 0..{len(self.gain_table) - 1}); pass a longer label_gain"
-            )
-        raise ValueError(f"y_score contains NaN or infinite values (row {row})")
+        max_label = check_label_values(y_true, self._label_rule(), name="y_true", context=self.name)
+        check_finite(y_score, "y_score")
+        return max_label
 
     def per_query(self, y_true, y_score, group_ptr):
         """Value of every query; NaN for queries left out by ``empty='skip'``.
@@ -801,12 +750,12 @@ class Metric:
         y_score = np.ascontiguousarray(y_score, dtype=np.float64)
         group_ptr = np.ascontiguousarray(group_ptr, dtype=PTR_DTYPE)
         if y_true.ndim != 1 or y_score.shape != y_true.shape:
-            raise ValueError(
+            raise LTRValueError(
                 "y_true and y_score must be 1-d arrays of the same length, "
                 f"got shapes {y_true.shape} and {y_score.shape}"
             )
         if group_ptr.ndim != 1 or _bad_group_ptr(group_ptr, y_true.shape[0]):
-            raise ValueError(
+            raise QueryError(
                 "group_ptr must be non-decreasing query offsets starting at 0 and ending at len(y_true) "
                 f"({y_true.shape[0]})"
             )
@@ -903,36 +852,16 @@ def evaluate(name, y_true, y_score, group_ptr, **options):
 # Public functions
 # --------------------------------------------------------------------------
 def _as_float_1d(a, name):
-    arr = np.asarray(a)
-    if arr.ndim == 2 and 1 in arr.shape:
-        arr = arr.ravel()
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-dimensional, got an array of shape {arr.shape}")
-    if arr.dtype.kind not in "biuf":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}") from None
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return as_numeric_1d(a, name)
 
 
 def _score(metric, y_true, y_score, qid, group, per_query):
     y_true = _as_float_1d(y_true, "y_true")
     y_score = _as_float_1d(y_score, "y_score")
     if y_true.shape[0] != y_score.shape[0]:
-        raise ValueError(f"y_true has {y_true.shape[0]} entries but y_score has {y_score.shape[0]}")
+        raise LTRValueError(f"y_true has {y_true.shape[0]} entries but y_score has {y_score.shape[0]}")
     if y_true.shape[0] == 0:
-        raise ValueError("y_true and y_score are empty")
-    n = y_true.shape[0]
-    if qid is not None and len(np.asarray(qid)) != n:
-        raise ValueError(f"qid has {len(np.asarray(qid))} entries but y_true has {n}: pass one query id per row")
-    if group is not None and qid is None:
-        sizes = np.asarray(group)
-        if sizes.dtype.kind in "iuf" and sizes.ndim == 1 and sizes.sum() != n:
-            raise ValueError(
-                f"group sizes sum to {sizes.sum():g} but y_true has {n} entries; "
-                "group is the number of rows of each query (pass qid for one id per row)"
-            )
+        raise LTRValueError("y_true and y_score are empty")
     layout = make_layout(y_true.shape[0], qid=qid, group=group, what="y_true")
     values = metric.per_query(layout.to_grouped(y_true), layout.to_grouped(y_score), layout.group_ptr)
     if per_query:

@@ -47,6 +47,6 @@ def objective_from_dict(d):
 
 
 # Importing the modules registers their objectives.
-from . import lambdamart, pointwise, unbiased  # noqa: E402,F401
+from . import lambdamart, listwise, pointwise, rcr, stochasticrank, unbiased, yetirank  # noqa: E402,F401
 
 __all__ = ["Objective", "register", "get_objective", "available_objectives", "objective_from_dict"]

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._dtypes import G_H_DTYPE, NJIT_PARALLEL, PTR_DTYPE
+from .._validation import check_labels
 
 
 @njit(**NJIT_PARALLEL)
@@ -79,9 +80,12 @@ class Objective:
 
     # -- data ---------------------------------------------------------------
     def validate_labels(self, y):
-        """Raise ValueError naming the problem if `y` is not usable. `y` is float64."""
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or infinite labels")
+        """Raise ValueError (`ltr._validation.LabelError`) naming the problem if `y` is not usable.
+
+        The base rule is finite labels; subclasses add theirs (through
+        `ltr._validation.check_labels` where a gain rule applies).
+        """
+        check_labels(y, name="y")
 
     def setup(self, y, group_ptr, sample_weight=None, seed=0, position=None):
         """Keep the training labels and precompute per-query caches.

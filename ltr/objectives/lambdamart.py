@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._dtypes import G_H_DTYPE, NJIT, NJIT_PARALLEL
+from .._validation import check_labels
 from . import register
 from ._base import Objective
 
@@ -314,28 +315,9 @@ class LambdaMART(Objective):
         }
 
     def validate_labels(self, y):
-        """Labels must be finite integers in ``[0, len(label_gain))``."""
-        super().validate_labels(y)
-        y = np.asarray(y, dtype=np.float64)
-        if y.size == 0:
-            return
-        if np.any(y < 0):
-            raise ValueError(f"objective 'lambdamart' needs non-negative integer labels, got {y.min():g}")
-        if np.any(y != np.floor(y)):
-            bad = y[y != np.floor(y)][0]
-            raise ValueError(
-                f"objective 'lambdamart' needs integer relevance labels (got {bad:g}); "
-                "map graded relevance to integers and set the gain of each with label_gain"
-            )
-        n_gain = self.label_gain_table_.shape[0]
-        top = y.max()
-        if top >= n_gain:
-            hint = (
-                f"pass label_gain with at least {int(top) + 1} entries (the gain of each label)"
-                if self.label_gain is None
-                else f"label_gain has {n_gain} entries: give one per label value 0..{int(top)}"
-            )
-            raise ValueError(f"label {top:g} is too large for objective 'lambdamart': {hint}")
+        """Labels must be finite integers in ``[0, len(label_gain))`` (``[0, 31)`` without label_gain)."""
+        check_labels(y, gain="exp", label_gain=None if self.label_gain is None else self.label_gain_table_,
+                     name="y", context="objective 'lambdamart'")
 
     def _setup(self):
         y = self.y_

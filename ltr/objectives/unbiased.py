@@ -750,6 +750,11 @@ class IPW(_ClickObjective):
     def state(self):
         return {"propensity": [float(v) for v in self.propensity_]} if hasattr(self, "propensity_") else {}
 
+    def set_state(self, state):
+        # The propensities are fixed inputs; a loaded model reports the ones it was trained with.
+        if state and "propensity" in state:
+            self.propensity_ = np.asarray([float(v) for v in state["propensity"]], dtype=np.float64)
+
 
 @register
 class DLA(_ClickObjective):
@@ -1149,3 +1154,4 @@ class UnbiasedLambdaMART(_ClickObjective):
         self.t_plus_ = np.asarray(self._restored["t_plus"])
         self.t_minus_ = np.asarray(self._restored["t_minus"])
         self.propensity_ = self.t_plus_
+        self.propensity_history_ = [np.asarray(h) for h in self._restored["propensity_history"]]
