@@ -58,6 +58,13 @@ class Objective:
     estimator_params : tuple of str
         Names of ``LambdaRanker`` parameters that the estimator passes to the
         constructor (e.g. ``sigmoid`` for LambdaMART).
+    supports_query_offset : bool
+        True when a stochastic objective seeds query ``q`` with
+        ``mix_seed(seed, iteration, q + query_offset_)``. Distributed training
+        sets ``query_offset_`` to a partition's first global query index, so
+        every partition draws the numbers one process would.
+    query_offset_ : int
+        Global index of the first query this instance sees (0 on one machine).
     """
 
     name = None
@@ -65,6 +72,8 @@ class Objective:
     is_stochastic = False
     produces_probabilities = False
     estimator_params = ()
+    supports_query_offset = False
+    query_offset_ = 0
 
     def __init__(self):
         self._fitted_setup = False

@@ -257,12 +257,14 @@ def _stochasticrank_query(y, gain, score, query_scale, pos_weight, seed, metric,
 
 
 @njit(**NJIT_PARALLEL)
-def _stochasticrank(y, gain, score, group_ptr, active, query_scale, pos_weight, seed, iteration, metric, top, sigma,
-                    num_estimations, mu, nu, lam, grad, hess):
+def _stochasticrank(y, gain, score, group_ptr, active, query_scale, pos_weight, seed, iteration, query_offset, metric,
+                    top, sigma, num_estimations, mu, nu, lam, grad, hess):
     """StochasticRank g and h of every query (``prange``); writes `grad`, `hess` (OUT).
 
-    Query ``q`` draws its noise from ``mix_seed(seed, iteration, q)``;
-    queries without signal get g = h = 0.
+    Query ``q`` draws its noise from ``mix_seed(seed, iteration, q + query_offset)``
+    (``query_offset``: global index of this block's first query, 0 on one
+    machine, so Dask partitions draw what one process would); queries without
+    signal get g = h = 0.
     """
     n_queries = group_ptr.shape[0] - 1
     for q in prange(n_queries):
@@ -273,7 +275,7 @@ def _stochasticrank(y, gain, score, group_ptr, active, query_scale, pos_weight, 
                 hess[i] = 0.0
             continue
         _stochasticrank_query(
-            y[a:b], gain[a:b], score[a:b], query_scale[q], pos_weight, mix_seed(seed, iteration, q), metric, top,
+            y[a:b], gain[a:b], score[a:b], query_scale[q], pos_weight, mix_seed(seed, iteration, q + query_offset), metric, top,
             sigma, num_estimations, mu, nu, lam, grad[a:b], hess[a:b],
         )
 
@@ -344,6 +346,7 @@ class StochasticRank(Objective):
     name = "stochasticrank"
     is_ranking = True
     is_stochastic = True
+    supports_query_offset = True
     produces_probabilities = False
     estimator_params = ()
 
@@ -405,6 +408,7 @@ class StochasticRank(Objective):
     def _gradient_hessian(self, raw_score, grad, hess, iteration):
         _stochasticrank(
             self.y_, self._gain, np.ascontiguousarray(raw_score, dtype=np.float64), self.group_ptr_, self._active,
-            self._query_scale, self._pos_weight, np.uint64(self.seed_), np.int64(iteration), self._metric_code,
+            self._query_scale, self._pos_weight, np.uint64(self.seed_), np.int64(iteration),
+            np.int64(self.query_offset_), self._metric_code,
             self._top, self.sigma, self.num_estimations, self.mu, self.nu, self.lambda_, grad, hess,
         )

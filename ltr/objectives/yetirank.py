@@ -297,13 +297,15 @@ def _yetirank_query(y, gain, score, query_scale, pos_weight, seed, permutations,
 
 
 @njit(**NJIT_PARALLEL)
-def _yetirank(y, gain, score, group_ptr, active, query_scale, pos_weight, seed, iteration, permutations, mode,
-              decay, top, num_neighbors, noise, noise_power, grad, hess):
+def _yetirank(y, gain, score, group_ptr, active, query_scale, pos_weight, seed, iteration, query_offset,
+              permutations, mode, decay, top, num_neighbors, noise, noise_power, grad, hess):
     """YetiRank g and h of every query (``prange``); writes `grad`, `hess` (OUT).
 
-    Query ``q``'s noise comes from ``mix_seed(seed, iteration, q)`` and each
-    query writes only its rows: the result does not depend on the number of
-    threads or on the order in which queries run.
+    Query ``q``'s noise comes from ``mix_seed(seed, iteration, q + query_offset)``
+    (``query_offset``: the global index of this block's first query, 0 on one
+    machine) and each query writes only its rows: the result does not depend
+    on the number of threads, on the order in which queries run, or on how
+    the queries are split over Dask partitions.
     """
     n_queries = group_ptr.shape[0] - 1
     unused = np.zeros((1, 1), dtype=np.float64)
@@ -315,7 +317,7 @@ def _yetirank(y, gain, score, group_ptr, active, query_scale, pos_weight, seed, 
         if not active[q]:
             continue
         _yetirank_query(
-            y[a:b], gain[a:b], score[a:b], query_scale[q], pos_weight, mix_seed(seed, iteration, q), permutations,
+            y[a:b], gain[a:b], score[a:b], query_scale[q], pos_weight, mix_seed(seed, iteration, q + query_offset), permutations,
             mode, decay, top, num_neighbors, noise, noise_power, grad[a:b], hess[a:b], False, unused,
         )
 
@@ -407,6 +409,7 @@ class YetiRank(Objective):
     name = "yetirank"
     is_ranking = True
     is_stochastic = True
+    supports_query_offset = True
     produces_probabilities = False
     estimator_params = ()
     default_mode = "classic"
@@ -486,14 +489,15 @@ class YetiRank(Objective):
     def _gradient_hessian(self, raw_score, grad, hess, iteration):
         _yetirank(
             self.y_, self._gain, np.ascontiguousarray(raw_score, dtype=np.float64), self.group_ptr_, self._active,
-            self._query_scale, self._pos_weight, np.uint64(self.seed_), np.int64(iteration), self.permutations,
+            self._query_scale, self._pos_weight, np.uint64(self.seed_), np.int64(iteration),
+            np.int64(self.query_offset_), self.permutations,
             self._mode_code, self.decay, self._top, self._num_neighbors, self._noise_code, self.noise_power,
             grad, hess,
         )
 
     def _query_seed(self, query, iteration):
         """The seed of query `query`'s random stream at boosting iteration `iteration`."""
-        return np.uint64(mix_seed(np.uint64(self.seed_), np.int64(iteration), np.int64(query)))
+        return np.uint64(mix_seed(np.uint64(self.seed_), np.int64(iteration), np.int64(query + self.query_offset_)))
 
     def pair_weights(self, raw_score, query, iteration=0):
         """Averaged pair weights ``c_ab`` of one query as a dense matrix (inspection, tests).
