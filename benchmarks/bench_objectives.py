@@ -189,20 +189,45 @@ MRR_METHODS = {
 }
 
 
-def evaluate(methods, splits, seeds, n_estimators, learning_rate, metric, log):
-    """``{method: [metric per (split, seed)]}`` and the fitting time per method."""
+def evaluate(methods, splits, seeds, n_estimators, learning_rate, metric, log, cache=None, tag=""):
+    """``{method: [metric per (split, seed)]}`` and the mean fitting time per method.
+
+    With a `cache` (a `_Cache`, see ``--cache``), finished runs are read from it and
+    new ones written to it, so that an interrupted benchmark resumes.
+    """
     scores = {m: [] for m in methods}
-    seconds = {m: 0.0 for m in methods}
+    seconds = {m: [] for m in methods}
     for split_name, train, test in splits:
         for seed in seeds:
             for name, fit in methods.items():
-                t0 = time.perf_counter()
-                model = fit(train, n_estimators, learning_rate, seed)
-                seconds[name] += time.perf_counter() - t0
-                value = metric(test[1], np.asarray(model.predict(test[0]), dtype=np.float64), test[2])
+                key = f"{tag}|{split_name}|{seed}|{name}|{n_estimators}|{learning_rate}"
+                if cache is not None and key in cache.data:
+                    value, sec = cache.data[key]
+                else:
+                    t0 = time.perf_counter()
+                    model = fit(train, n_estimators, learning_rate, seed)
+                    sec = time.perf_counter() - t0
+                    value = metric(test[1], np.asarray(model.predict(test[0]), dtype=np.float64), test[2])
+                    if cache is not None:
+                        cache.put(key, (value, sec))
                 scores[name].append(value)
-                log(f"  {split_name} seed {seed} {name:28s} {value:.4f}")
-    return scores, seconds
+                seconds[name].append(sec)
+                log(f"  {split_name} seed {seed} {name:32s} {value:.4f}")
+    return scores, {m: float(np.mean(v)) for m, v in seconds.items()}
+
+
+class _Cache:
+    """Finished runs in a JSON file, rewritten after every run."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def put(self, key, value):
+        self.data[key] = value
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data))
+        tmp.replace(self.path)
 
 
 class _TreeTimer(Callback):
@@ -243,6 +268,8 @@ def main(argv=None):
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--out", type=str, default=None, help="write the results as JSON here")
+    parser.add_argument("--cache", type=str, default=None,
+                        help="JSON file of finished runs: an interrupted benchmark resumes from it")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -251,7 +278,8 @@ def main(argv=None):
     if args.quick:
         n_folds, seeds, timing_rows, timing_trees, repeats = 1, [0], 100_000, 4, 1
         n_estimators = min(n_estimators, 50)
-    log = print if args.verbose else (lambda *a: None)
+    log = (lambda *a: print(*a, flush=True)) if args.verbose else (lambda *a: None)
+    cache = _Cache(args.cache) if args.cache else None
     results = {"n_estimators": n_estimators, "learning_rate": args.learning_rate, "seeds": seeds,
                "mq2008_folds": n_folds}
 
@@ -263,16 +291,17 @@ def main(argv=None):
         table = {}
         for data_name, splits in (("MQ2008", mq), ("LightGBM example", [("test", lgb_train, lgb_test)])):
             log(f"{data_name}: NDCG@10")
-            scores, seconds = evaluate(NDCG_METHODS, splits, seeds, n_estimators, args.learning_rate, ndcg_at, log)
-            table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m] / len(v))
-                                for m, v in scores.items()}
+            scores, seconds = evaluate(NDCG_METHODS, splits, seeds, n_estimators, args.learning_rate, ndcg_at, log,
+                                       cache, data_name)
+            table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m]) for m, v in scores.items()}
         results["ndcg@10"] = table
 
         binary = [(name, (tr[0], (tr[1] > 0).astype(np.float64), tr[2]), (te[0], (te[1] > 0).astype(np.float64), te[2]))
                   for name, tr, te in mq]
         log("binarised MQ2008: MRR")
-        scores, seconds = evaluate(MRR_METHODS, binary, seeds, n_estimators, args.learning_rate, mrr, log)
-        results["mrr"] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m] / len(v)) for m, v in scores.items()}
+        scores, seconds = evaluate(MRR_METHODS, binary, seeds, n_estimators, args.learning_rate, mrr, log, cache,
+                                   "MQ2008 binary")
+        results["mrr"] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m]) for m, v in scores.items()}
 
         runs = f"{n_folds} fold(s) x {len(seeds)} seed(s)"
         print(f"\nMean test NDCG@10 ({n_estimators} trees, learning rate {args.learning_rate}; "
