@@ -27,6 +27,7 @@ from .._random import iteration_rng, splitmix64
 from .._rowset import LocalRowSet
 from .._threads import numba_threads
 from ..objectives import Objective
+from ..objectives._base import reduce_statistics
 from ..predictor import Ensemble
 
 
@@ -363,15 +364,9 @@ def check_objective_supported(objective):
 
 
 def reduce_partition_statistics(per_partition):
-    """Combine ``{name: (op, value)}`` dicts of every partition (op: 'sum', 'max' or 'min')."""
-    out = {}
-    ops = {"sum": np.add, "max": np.maximum, "min": np.minimum}
-    for stats in per_partition:
-        if not stats:
-            continue
-        for name, (op, value) in stats.items():
-            if op not in ops:
-                raise ValueError(f"partition statistic {name!r} has unknown reduction {op!r}")
-            value = np.asarray(value, dtype=np.float64)
-            out[name] = value if name not in out else ops[op](out[name], value)
-    return out
+    """Combine ``{name: (op, value)}`` dicts of every partition (op: 'sum', 'max' or 'min').
+
+    The objectives' own rule (`ltr.objectives._base.reduce_statistics`): one
+    process reduces its single dict with it, so both paths agree.
+    """
+    return reduce_statistics(per_partition)

@@ -120,6 +120,11 @@ class Objective:
         self.position_ = position
         self.n_degenerate_queries_ = int(_count_degenerate_queries(self.y_, self.group_ptr_)) if self.is_ranking else 0
         self._setup()
+        # Quantities taken from all the data go through the same statistics distributed training reduces
+        # (one process: its own statistics are the global ones), so both paths compute them identically.
+        stats = self.partition_statistics()
+        if stats:
+            self.set_global_statistics(reduce_statistics([stats]))
         self._fitted_setup = True
         return self
 
@@ -129,6 +134,21 @@ class Objective:
     def init_score(self):
         """The constant raw score every model starts from."""
         return 0.0
+
+    # -- global quantities (distributed training protocol, see ltr.dask) ---
+    def partition_statistics(self):
+        """What `_setup` / `init_score` need from all the data, as reducible statistics of these rows.
+
+        Returns None (nothing global) or ``{name: (op, value)}`` with ``op``
+        one of ``'sum'``, ``'max'``, ``'min'`` and ``value`` a number or a 1-d
+        array (see `reduce_statistics`). `setup` passes the reduced
+        statistics of its own rows to `set_global_statistics`; distributed
+        training passes those of every partition.
+        """
+        return None
+
+    def set_global_statistics(self, stats):
+        """Take the reduced statistics of all the training rows (``{name: ndarray}``)."""
 
     # -- training -----------------------------------------------------------
     def gradient_hessian(self, raw_score, grad, hess, iteration=0):
@@ -145,7 +165,16 @@ class Objective:
         raise NotImplementedError
 
     def after_iteration(self, raw_score, iteration):
-        """Hook called after each tree is added (e.g. DLA's propensity update)."""
+        """Hook called after each tree is added (e.g. DLA's propensity update).
+
+        An objective that overrides it also provides, for distributed training,
+        ``after_iteration_distributed(iteration, reduce) -> update`` (computes
+        the update from ``reduce(name, *args)``, the sum over all partitions of
+        ``self.<name>(raw_score, *args)``, and applies it to itself) and
+        ``apply_update(update, iteration)`` (brings another instance to that
+        state). Its ``after_iteration`` should be the former with a local
+        ``reduce``, so that both paths are one computation.
+        """
 
     def loss(self, raw_score):
         """The loss value at `raw_score` where one is defined (tests, logging)."""
@@ -165,6 +194,37 @@ class Objective:
             f"objective {self.name!r} does not produce calibrated probabilities; "
             "use objective='binary' or 'rcr' for predict_proba"
         )
+
+
+_STAT_OPS = {"sum": np.add, "max": np.maximum, "min": np.minimum}
+
+
+def reduce_statistics(per_partition):
+    """Combine the ``{name: (op, value)}`` dicts of `Objective.partition_statistics` into ``{name: ndarray}``.
+
+    ``op`` is ``'sum'``, ``'max'`` or ``'min'``, applied elementwise in the
+    order given (None entries are skipped). Vectors indexed by a position
+    may be shorter on a partition that does not show the last positions:
+    under ``'sum'`` the shorter one is padded with zeros.
+    """
+    out = {}
+    for stats in per_partition:
+        if not stats:
+            continue
+        for name, (op, value) in stats.items():
+            if op not in _STAT_OPS:
+                raise ValueError(f"partition statistic {name!r} has unknown reduction {op!r}")
+            value = np.asarray(value, dtype=np.float64)
+            if name not in out:
+                out[name] = value
+                continue
+            prev = out[name]
+            if op == "sum" and value.ndim == 1 and prev.ndim == 1 and value.shape != prev.shape:
+                n = max(value.shape[0], prev.shape[0])
+                prev = np.pad(prev, (0, n - prev.shape[0]))
+                value = np.pad(value, (0, n - value.shape[0]))
+            out[name] = _STAT_OPS[op](prev, value)
+    return out
 
 
 def new_grad_hess(n_samples):

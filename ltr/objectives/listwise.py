@@ -307,9 +307,33 @@ class ListCEMixture(Objective):
     def init_score(self):
         if self.alpha_ == 1.0:
             return 0.0  # pure listwise: shift-invariant, nothing to calibrate
-        p = float(np.average(self.target_, weights=self._w)) if self._w.sum() > 0 else 0.5
+        return self.init_score_
+
+    # -- global quantities (distributed training, see Objective.partition_statistics) --
+    def partition_statistics(self):
+        """Largest label (the default `label_scale_`) and the weighted label sums (the start score)."""
+        if self.alpha_ == 1.0 and not self._maps_labels:
+            return None  # pure listwise softmax: nothing depends on other queries
+        w = self._w
+        return {"y_max": ("max", float(np.max(self.y_)) if self.y_.size else 0.0),
+                "wy": ("sum", float(np.dot(w, self.y_))), "w": ("sum", float(np.sum(w)))}
+
+    def set_global_statistics(self, stats):
+        """`label_scale_` from the largest label of all the rows; start ``logit(sum w y / scale / sum w)``.
+
+        Works without rows too (the driver of distributed training).
+        """
+        if self._maps_labels:
+            self.label_scale_ = unit_label_scale(np.atleast_1d(stats["y_max"]), self.label_scale)
+            if hasattr(self, "y_"):  # the driver of distributed training holds no rows
+                self.target_ = np.ascontiguousarray(
+                    self.y_ / self.label_scale_ if self.label_scale_ != 1.0 else self.y_, dtype=np.float64)
+        else:
+            self.label_scale_ = 1.0
+        w = float(stats["w"])
+        p = float(stats["wy"]) / w / self.label_scale_ if w > 0 else 0.5
         p = min(max(p, 1e-15), 1 - 1e-15)
-        return float(np.log(p / (1 - p)))
+        self.init_score_ = float(np.log(p / (1 - p)))
 
     # -- training -----------------------------------------------------------
     def _gradient_hessian(self, raw_score, grad, hess, iteration):

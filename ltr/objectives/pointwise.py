@@ -12,6 +12,19 @@ from . import register
 from ._base import Objective
 
 
+def _weighted_label_sums(obj):
+    """``{'wy': sum w y, 'w': sum w}`` of these rows (w = 1 without weights), as partition statistics."""
+    if obj.weight_ is None:
+        return {"wy": ("sum", float(np.sum(obj.y_))), "w": ("sum", float(obj.y_.shape[0]))}
+    return {"wy": ("sum", float(np.dot(obj.weight_, obj.y_))), "w": ("sum", float(np.sum(obj.weight_)))}
+
+
+def weighted_mean_label(stats):
+    """``sum w y / sum w`` from the reduced statistics (0 when the weights sum to 0)."""
+    w = float(stats["w"])
+    return float(stats["wy"]) / w if w > 0 else 0.0
+
+
 @njit(**NJIT_PARALLEL)
 def _squared_error_kernel(y, raw, grad, hess):
     for i in prange(y.shape[0]):
@@ -45,9 +58,14 @@ class SquaredError(Objective):
     is_ranking = False
 
     def init_score(self):
-        if self.weight_ is None:
-            return float(np.mean(self.y_))
-        return float(np.average(self.y_, weights=self.weight_))
+        return self.init_score_
+
+    def partition_statistics(self):
+        return _weighted_label_sums(self)
+
+    def set_global_statistics(self, stats):
+        """Start score: the weighted mean label of all the rows."""
+        self.init_score_ = weighted_mean_label(stats)
 
     def _gradient_hessian(self, raw_score, grad, hess, iteration):
         _squared_error_kernel(self.y_, raw_score, grad, hess)
@@ -76,10 +94,15 @@ class Logistic(Objective):
             raise ValueError("objective 'binary' needs labels in [0, 1] (binary relevance or click rates)")
 
     def init_score(self):
-        w = self.weight_
-        p = float(np.mean(self.y_) if w is None else np.average(self.y_, weights=w))
-        p = min(max(p, 1e-15), 1 - 1e-15)
-        return float(np.log(p / (1 - p)))
+        return self.init_score_
+
+    def partition_statistics(self):
+        return _weighted_label_sums(self)
+
+    def set_global_statistics(self, stats):
+        """Start score: ``logit`` of the weighted mean label of all the rows (clipped to [1e-15, 1 - 1e-15])."""
+        p = min(max(weighted_mean_label(stats), 1e-15), 1 - 1e-15)
+        self.init_score_ = float(np.log(p / (1 - p)))
 
     def _gradient_hessian(self, raw_score, grad, hess, iteration):
         _logistic_kernel(self.y_, raw_score, grad, hess)
