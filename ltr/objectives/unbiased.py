@@ -387,6 +387,15 @@ def fit_relevance_scale(raw, clicks, weight, row_weight, group_ptr, start=1.0, m
         _ipw_softmax_scale_terms(raw, clicks, weight, row_weight, group_ptr, t, out)
         return out.sum(axis=0)
 
+    return newton_relevance_scale(terms, start, max_iter, tol)
+
+
+def newton_relevance_scale(terms, start=1.0, max_iter=50, tol=1e-8):
+    """The safeguarded Newton iterations of `fit_relevance_scale` over ``terms(tau) -> (loss, d1, d2)``.
+
+    `terms` may sum the three numbers over data partitions (distributed
+    training): the iterations only need those sums.
+    """
     tau = max(float(start), 1e-6)
     loss, d1, d2 = terms(tau)
     if loss == 0.0 and d1 == 0.0:
@@ -462,6 +471,25 @@ def isotonic_relevance(raw, target, weight):
     out = np.empty_like(raw)
     out[order] = np.repeat(fitted, np.diff(np.append(starts, r.shape[0])))
     return out
+
+
+def fit_isotonic_pooled(pooled):
+    """Isotonic relevance from per-partition pools ``{key: [scores, sum w t, sum w]}`` (`DLA.isotonic_pool`).
+
+    Equal scores of different partitions are pooled again, so the fit is
+    `isotonic_relevance` on all the rows. Returns the distinct scores
+    (sorted) and ``g`` at each.
+    """
+    parts = np.concatenate([np.asarray(pooled[k], dtype=np.float64) for k in sorted(pooled)], axis=1)
+    order = np.argsort(parts[0], kind="mergesort")
+    r, tsum, wsum = parts[0][order], parts[1][order], parts[2][order]
+    if not r.size:
+        return r, r
+    starts = np.flatnonzero(np.concatenate(([True], r[1:] != r[:-1])))
+    if starts.shape[0] != r.shape[0]:
+        tsum, wsum = np.add.reduceat(tsum, starts), np.add.reduceat(wsum, starts)
+    mean = np.divide(tsum, wsum, out=np.zeros_like(tsum), where=wsum > 0)
+    return r[starts], _isotonic_sorted(np.ascontiguousarray(mean), np.ascontiguousarray(wsum))
 
 
 # ---------------------------------------------------------------------------
@@ -546,18 +574,31 @@ def solve_irw(numer, mass, bins, group_ptr, init_logits, max_iter=100, tol=1e-10
     infinity, which would make their IPW weight infinite. Returns the logits
     normalised to ``e_1 = 0`` and the number of fixed-point iterations.
     """
+    denom = np.zeros((_n_chunks(group_ptr.shape[0] - 1), numer.shape[0]))
+
+    def denominators(exp_logits):
+        _irw_denominators(mass, bins, group_ptr, exp_logits, denom)
+        return denom.sum(axis=0)
+
+    return solve_irw_fixed_point(numer, denominators, init_logits, max_iter, tol)
+
+
+def solve_irw_fixed_point(numer, denominators, init_logits, max_iter=100, tol=1e-10):
+    """The fixed-point iterations of `solve_irw` over ``denominators(exp(e - shift)) -> D``.
+
+    `denominators` may sum ``D_k`` over data partitions (distributed
+    training): each iteration needs only that sum and ``B_k``.
+    """
     n_bins = numer.shape[0]
     active = numer > 0
     logits = np.array(init_logits, dtype=np.float64)
     if not active.any():
         return logits - logits[0], 0
     log_numer = np.log(np.where(active, numer, 1.0))
-    denom = np.zeros((_n_chunks(group_ptr.shape[0] - 1), n_bins))
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         shift = logits[active].max()
-        _irw_denominators(mass, bins, group_ptr, np.exp(logits - shift), denom)
-        d = denom.sum(axis=0)
+        d = denominators(np.exp(logits - shift))
         new = logits.copy()
         new[active] = log_numer[active] - np.log(d[active]) + shift
         # The fixed point is defined up to a common shift of the active logits;
@@ -634,12 +675,36 @@ class _ClickObjective(Objective):
         if pos.size and pos.min() < 1:
             raise ValueError(f"position must be 1-based (the top result is 1), got a minimum of {pos.min()}")
         max_pos = int(pos.max()) if pos.size else 1
+        if n_positions is None:  # distributed training: the largest position over all partitions
+            n_positions = getattr(self, "_global_n_positions", None)
         n_bins = max_pos if n_positions is None else int(n_positions)
         self.n_positions_ = n_bins
         self.bins_ = np.ascontiguousarray(np.minimum(pos, n_bins) - 1)
         self.row_weight_ = self.weight_ if self.weight_ is not None else np.ones_like(self.y_)
         self.counts_ = self.y_ * self.row_weight_
         self.discount_ = dcg_discount(int(np.diff(self.group_ptr_).max()) if self.group_ptr_.shape[0] > 1 else 1)
+
+    # -- global quantities (distributed training, see Objective.partition_statistics) --
+    def _n_positions_given(self):
+        """The number of position bins fixed by a parameter, or None (the largest position in the data)."""
+        return getattr(self, "n_positions", None)
+
+    def partition_statistics(self):
+        """The largest display position (when it sets the number of position bins)."""
+        if self._n_positions_given() is not None:
+            return None
+        pos = np.asarray(self.position_)
+        return {"max_position": ("max", float(pos.max()) if pos.size else 1.0)}
+
+    def set_global_statistics(self, stats):
+        """Position bins over all the rows; the per-position state is rebuilt when they differ from the local ones."""
+        if "max_position" in stats:
+            self._global_n_positions = int(stats["max_position"])
+        if hasattr(self, "bins_") and self._needs_global_setup(stats):
+            self._setup()
+
+    def _needs_global_setup(self, stats):
+        return getattr(self, "_global_n_positions", None) not in (None, self.n_positions_)
 
     def _base_inverse_idcg(self):
         return _inverse_idcg(self.y_, self.group_ptr_, self.discount_, self.lambdarank_truncation_level)
@@ -734,6 +799,9 @@ class IPW(_ClickObjective):
         self.weights_ = _propensity_weights(np.log(p), self.max_propensity_weight)
         self.inverse_idcg_ = self._base_inverse_idcg()
         self.row_ipw_ = np.ascontiguousarray(self.weights_[self.bins_])
+
+    def _n_positions_given(self):
+        return None if self.propensity is None else self.propensity.shape[0]
 
     def _gradient_hessian(self, raw_score, grad, hess, iteration):
         if self.ranker_loss == "softmax":
@@ -906,8 +974,7 @@ class DLA(_ClickObjective):
                 )
             history = [np.asarray(h, dtype=np.float64) for h in self._restored.get("propensity_history", [])]
         elif self.propensity_init == "ctr":
-            clicks = np.bincount(self.bins_, weights=self.counts_, minlength=k)
-            shown = np.bincount(self.bins_, weights=self.row_weight_, minlength=k)
+            clicks, shown = self._position_click_sums()
             ctr = np.where(shown > 0, clicks / np.maximum(shown, 1e-300), 0.0)
             ok = ctr > 0
             logits = np.zeros(k)
@@ -932,6 +999,33 @@ class DLA(_ClickObjective):
         self.inverse_idcg_ = self._base_inverse_idcg()
         self._ones = np.ones(k)
         self._refresh_weights()
+
+    def _position_click_sums(self):
+        """Clicks and impressions per position bin: of all the rows when distributed training gave them."""
+        k = self.n_positions_
+        sums = getattr(self, "_global_click_sums", None)
+        if sums is not None:
+            return tuple(np.pad(a, (0, max(k - a.shape[0], 0)))[:k] for a in sums)
+        return (np.bincount(self.bins_, weights=self.counts_, minlength=k),
+                np.bincount(self.bins_, weights=self.row_weight_, minlength=k))
+
+    def partition_statistics(self):
+        """The largest position (see `_ClickObjective`) and, with ``propensity_init='ctr'``, clicks and
+        impressions per position (positions beyond `n_positions` in its last bin)."""
+        stats = super().partition_statistics() or {}
+        if self.propensity_init == "ctr" and self._restored is None:
+            pos = np.asarray(self.position_).astype(np.int64)
+            if self.n_positions is not None:
+                pos = np.minimum(pos, self.n_positions)
+            stats["ctr_clicks"] = ("sum", np.bincount(pos - 1, weights=self.counts_))
+            stats["ctr_shown"] = ("sum", np.bincount(pos - 1, weights=self.row_weight_))
+        return stats or None
+
+    def _needs_global_setup(self, stats):
+        if "ctr_clicks" in stats:
+            self._global_click_sums = (np.asarray(stats["ctr_clicks"]), np.asarray(stats["ctr_shown"]))
+            return True
+        return super()._needs_global_setup(stats)
 
     def _refresh_weights(self):
         self.weights_ = _propensity_weights(self.logits_, self.max_propensity_weight)
@@ -988,24 +1082,93 @@ class DLA(_ClickObjective):
 
     def update_propensity(self, raw_score):
         """One damped IRW step at the ranker scores `raw_score`; returns the new propensity."""
-        numer, mass = irw_statistics(
-            self.relevance_log_scores(raw_score), self.counts_, self.bins_, self.group_ptr_, self.n_positions_,
-            self.max_relevance_weight,
-        )
-        new, self.irw_iterations_ = solve_irw(
-            numer, mass, self.bins_, self.group_ptr_, self.logits_, self.irw_max_iter, self.irw_tol
+        self._update_propensity_reduced(lambda name, *args: getattr(self, name)(raw_score, *args))
+        return self.propensity_
+
+    def after_iteration(self, raw_score, iteration):
+        self.after_iteration_distributed(iteration, lambda name, *args: getattr(self, name)(raw_score, *args))
+
+    # -- the IRW step as sums over queries (one process, or the partitions of distributed training) --------
+    # ``reduce(name, *args)`` is the sum over all data partitions of ``self.<name>(raw_score, *args)``; with
+    # one process it calls the method once on all the rows. Every method below works on whole queries.
+    def _update_propensity_reduced(self, reduce):
+        """The damped IRW step from reductions only (see `update_propensity`)."""
+        mode = self._relevance_mode()
+        if mode == "isotonic":
+            knots, levels = fit_isotonic_pooled(reduce("isotonic_pool"))
+            relevance = ("isotonic", knots, levels)
+        else:
+            if mode == "softmax":  # refit tau: each Newton step sums (loss, d1, d2) over the queries
+                self.relevance_scale_ = newton_relevance_scale(
+                    lambda t: reduce("relevance_scale_terms", float(t)), start=self.relevance_scale_)
+            relevance = ("scale", float(self.relevance_scale_))
+        numer = np.asarray(reduce("irw_numerators", relevance), dtype=np.float64)
+        new, self.irw_iterations_ = solve_irw_fixed_point(
+            numer, lambda e: np.asarray(reduce("irw_denominators", np.ascontiguousarray(e)), dtype=np.float64),
+            self.logits_, self.irw_max_iter, self.irw_tol,
         )
         beta = self.propensity_damping
         logits = (1.0 - beta) * (self.logits_ - self.logits_[0]) + beta * new
         self.logits_ = logits - logits[0]
         self.propensity_ = np.exp(self.logits_)
-        self._refresh_weights()
-        return self.propensity_
+        if hasattr(self, "bins_"):  # the driver of distributed training holds no rows
+            self._refresh_weights()
 
-    def after_iteration(self, raw_score, iteration):
+    def after_iteration_distributed(self, iteration, reduce):
+        """DLA's update after tree `iteration` from reductions; returns it for `apply_update`."""
         if (int(iteration) + 1) % self.update_every == 0:
-            self.update_propensity(raw_score)
+            self._update_propensity_reduced(reduce)
         self.propensity_history_.append(self.propensity_.copy())
+        return {"logits": self.logits_.copy(), "relevance_scale": self.relevance_scale_,
+                "irw_iterations": int(getattr(self, "irw_iterations_", 0))}
+
+    def apply_update(self, update, iteration):
+        """Take the propensities the driver computed (`after_iteration_distributed`)."""
+        self.logits_ = np.array(update["logits"], dtype=np.float64)
+        self.propensity_ = np.exp(self.logits_ - self.logits_[0])
+        self.relevance_scale_ = update["relevance_scale"]
+        self.irw_iterations_ = update["irw_iterations"]
+        self._refresh_weights()
+        self.propensity_history_.append(self.propensity_.copy())
+
+    def relevance_scale_terms(self, raw_score, tau):
+        """``(loss, d1, d2)`` of the IPW softmax loss of ``tau * raw`` on these queries (`fit_relevance_scale`)."""
+        out = np.zeros((_n_chunks(self.group_ptr_.shape[0] - 1), 3))
+        _ipw_softmax_scale_terms(raw_score, self.y_, self.row_ipw_, self.row_weight_, self.group_ptr_, tau, out)
+        return out.sum(axis=0)
+
+    def isotonic_pool(self, raw_score):
+        """These rows pooled by distinct score: ``{query_offset_: [scores, sum w t, sum w]}`` (t = click x IPW).
+
+        A gather rather than a fixed-size sum: ``3 x (distinct scores)`` numbers.
+        """
+        order = np.argsort(raw_score, kind="mergesort")
+        r = raw_score[order]
+        t = (self.y_ * self.row_ipw_)[order]
+        w = self.row_weight_[order]
+        starts = np.flatnonzero(np.concatenate(([True], r[1:] != r[:-1]))) if r.size else np.zeros(0, np.int64)
+        if not r.size:
+            return {int(self.query_offset_): np.zeros((3, 0))}
+        return {int(self.query_offset_): np.stack([r[starts], np.add.reduceat(t * w, starts),
+                                                    np.add.reduceat(w, starts)])}
+
+    def irw_numerators(self, raw_score, relevance):
+        """``B_k`` of these queries; keeps their list masses ``A_q`` for `irw_denominators`."""
+        if relevance[0] == "isotonic":
+            knots, levels = relevance[1], relevance[2]
+            rel = levels[np.searchsorted(knots, raw_score)]  # every score is a knot
+            log_rel = np.log(np.maximum(rel, 1e-300))
+        else:
+            log_rel = np.ascontiguousarray(relevance[1] * raw_score)
+        numer, self._irw_mass = irw_statistics(log_rel, self.counts_, self.bins_, self.group_ptr_, self.n_positions_,
+                                               self.max_relevance_weight)
+        return numer
+
+    def irw_denominators(self, raw_score, exp_logits):
+        """``D_k`` of these queries at ``exp(e - shift)`` (after `irw_numerators`)."""
+        denom = np.zeros((_n_chunks(self.group_ptr_.shape[0] - 1), self.n_positions_))
+        _irw_denominators(self._irw_mass, self.bins_, self.group_ptr_, exp_logits, denom)
+        return denom.sum(axis=0)
 
     def state(self):
         if not hasattr(self, "logits_"):
@@ -1128,7 +1291,30 @@ class UnbiasedLambdaMART(_ClickObjective):
         self.propensity_ = self.t_plus_
 
     def after_iteration(self, raw_score, iteration):
+        self.after_iteration_distributed(iteration, lambda name, *args: getattr(self, name)(raw_score, *args))
+
+    # -- distributed training (ltr.dask): the t+/t- update is a sum of pair costs over all queries --
+    def pair_costs(self, raw_score):
+        """``[C+, C-]`` of these rows' queries from the last gradient pass (a reduction term)."""
+        return np.concatenate([self._cost_plus, self._cost_minus])
+
+    def after_iteration_distributed(self, iteration, reduce):
+        """Re-estimate t+/t- from the costs summed over every partition; returns the update.
+
+        ``reduce(name)`` is the sum over the partitions of ``self.<name>(raw_score)``.
+        """
+        costs = np.asarray(reduce("pair_costs"), dtype=np.float64)
+        k = costs.shape[0] // 2
+        self._cost_plus, self._cost_minus = costs[:k].copy(), costs[k:].copy()
         self._update_biases()
+        self.propensity_history_.append(self.t_plus_.copy())
+        return {"t_plus": self.t_plus_.copy(), "t_minus": self.t_minus_.copy()}
+
+    def apply_update(self, update, iteration):
+        """Take the t+/t- the driver computed (`after_iteration_distributed`)."""
+        self.t_plus_ = np.array(update["t_plus"], dtype=np.float64)
+        self.t_minus_ = np.array(update["t_minus"], dtype=np.float64)
+        self.propensity_ = self.t_plus_
         self.propensity_history_.append(self.t_plus_.copy())
 
     def state(self):
