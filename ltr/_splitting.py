@@ -12,7 +12,8 @@ rows and `min_child_weight` hessian, and its gain exceeds `min_split_gain`.
 Missing values (the last bin) are tried on both sides; the side chosen is
 stored as `missing_left`. Ties in gain go to the lower feature index, then
 the higher threshold (LightGBM scans thresholds from the top), then to
-sending missing values left (LightGBM's order too).
+sending missing values left (LightGBM's order too). "Missing left, no value
+left" is not a candidate: it is "all values left, missing right" mirrored.
 """
 import numpy as np
 from numba import njit, prange
@@ -82,7 +83,12 @@ def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
                 lg = sum_g - rg
                 lh = sum_h - rh
                 lc = sum_c - rc
-                if (lc >= min_child_samples and rc >= min_child_samples
+                # Missing left with no value left (left = the missing rows only) is the partition of
+                # "all values left, missing right" with the children swapped: same gain up to rounding,
+                # which differs between one histogram and a sum of partial ones (distributed training).
+                # Only the missing-right encoding is considered, so the choice never rests on rounding.
+                empty_values_left = missing_left and lc - miss_c <= 0.0
+                if (not empty_values_left and lc >= min_child_samples and rc >= min_child_samples
                         and lh >= min_child_weight and rh >= min_child_weight):
                     gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent_score
                     if gain > best:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ltr._splitting import (BIN, FEATURE, GAIN, LEFT_C, MISSING_LEFT, SPLIT_RECORD_SIZE, find_best_split,
                             leaf_output, leaf_score, partition_rows)
@@ -80,3 +81,23 @@ def test_partition_is_stable():
     assert mid == 10 + len(left)
     assert rows[10:mid].tolist() == left and rows[mid:90].tolist() == right
     assert rows[:10].tolist() == list(range(10))
+
+
+def test_missing_only_left_is_encoded_as_missing_right():
+    """{missing} vs {values} has two encodings; only "all values left, missing right" is a candidate.
+
+    Missing-left with an empty value side (threshold below the lowest value
+    present) is the same partition mirrored; which of the two won used to
+    rest on rounding, which differs between one histogram and a sum of
+    partial histograms (distributed training).
+    """
+    missing_bin = 7
+    hist = np.zeros((1, 8, 3))
+    hist[0, 1] = (2.0, 2.0, 4)  # bin 0 empty: "missing left, threshold 0" leaves only missing rows left
+    hist[0, 2] = (2.0, 2.0, 4)
+    hist[0, missing_bin] = (-4.0, 2.0, 4)
+    rec = np.empty(SPLIT_RECORD_SIZE)
+    gain = find_best_split(hist, np.array([3], np.int32), missing_bin, np.ones(1, np.uint8), 0.0, 6.0, 12.0,
+                           1, 1e-3, 0.0, 0.0, rec)
+    assert gain == pytest.approx(4.0 * 4.0 / 4.0 + 4.0 * 4.0 / 2.0)
+    assert rec[MISSING_LEFT] == 0.0 and rec[BIN] == 2 and rec[LEFT_C] == 8
