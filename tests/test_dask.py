@@ -788,6 +788,21 @@ def test_cluster_worker_killed_mid_training_is_retried_exactly(client, data):
     assert_same_model(single, dist, X)
 
 
+def test_cluster_dla_worker_killed_mid_training_is_retried_exactly(client, data):
+    """The propensities learned before the loss are restored on the rebuilt partitions (IPW weights too)."""
+    X, y, qid, sizes, position = data
+    y = y / 4.0
+    params = dict(n_jobs=1, n_estimators=5, num_leaves=7, random_state=0)
+    single = LambdaRanker("dla", **params).fit(X, y, qid=qid, position=position)
+    pids, workers = _two_workers(client)
+    dist = DaskLambdaRanker("dla", client=client, worker_retries=1, **params).fit(
+        da.from_array(X, chunks=(1000, 12)), y, qid=qid, position=position,
+        callbacks=[_KillWorker(pids[workers[1]], 2)])
+    assert dist.n_worker_losses_ == 1
+    assert_same_model(single, dist, X)
+    assert_same_state(single, dist)
+
+
 def test_cluster_worker_killed_mid_training_raises(client, data):
     """Without retries a lost (non-root) worker is a clear error naming it; no model."""
     X, y, qid, sizes, _ = data

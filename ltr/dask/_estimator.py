@@ -309,11 +309,14 @@ class DaskLambdaRanker(LambdaRanker):
                 raise RuntimeError("no Dask worker left to continue training on") from lost
             time.sleep(0.5)
         backend = self._place(client, workers, plan, payloads)
-        commands = [("set_bins", (booster.bin_mapper,)), ("setup_objective", (template, seed))]
+        # The learned state (DLA's propensities, Unbiased LambdaMART's t+/t-) is given before the set-up, as
+        # when continuing from a saved model, so everything derived from it (IPW row weights) is rebuilt.
+        resumed = copy.deepcopy(template)
+        resumed.set_state(booster.objective.state())
+        commands = [("set_bins", (booster.bin_mapper,)), ("setup_objective", (resumed, seed))]
         if getattr(self, "_global_stats", None) is not None:
             commands.append(("set_global_statistics", (self._global_stats,)))
-        commands += [("set_objective_state", (booster.objective.state(),)),
-                     ("init_scores", (booster.init_score, list(booster.trees)))]
+        commands += [("init_scores", (booster.init_score, list(booster.trees)))]
         backend.execute(commands)
         return backend
 
