@@ -50,6 +50,18 @@ class DaskLambdaRanker(LambdaRanker):
     ``LambdaRanker`` (split gains are sums added in another order, so leaf
     values agree to ~1e-12 and a split can differ only on an exact tie).
 
+    Every registered objective is supported. Quantities an objective takes
+    from all the rows are reduced over the partitions with the code one
+    process uses: start scores and label scales (``regression``, ``binary``,
+    ``rcr``, ``sigmoid_softmax``) and the number of display positions
+    (``ipw``, ``dla``, ``unbiased_lambdamart``) through
+    ``partition_statistics`` / ``set_global_statistics``; the per-tree
+    updates of ``dla`` (IRW propensity step) and ``unbiased_lambdamart``
+    (t+/t-) through ``after_iteration_distributed`` / ``apply_update``;
+    stochastic objectives (``yetirank``, ``stochasticrank``) seed query q
+    by its global index. See benchmarks/README.md, "Objectives: what is
+    reduced".
+
     Parameters
     ----------
     client : distributed.Client or None, default=None

@@ -270,10 +270,6 @@ class WorkerPartitions:
         for p in self.partitions:
             p.objective.set_global_statistics(stats)
 
-    def cmd_set_objective_state(self, state):
-        for p in self.partitions:
-            p.objective.set_state(state)
-
     def cmd_objective_summary(self):
         """Init score and learned state of every partition's objective: they must agree."""
         return {p.index: (float(p.objective.init_score()), p.objective.state()) for p in self.partitions}
@@ -335,6 +331,7 @@ class WorkerPartitions:
 def check_objective_supported(objective):
     """Raise if `objective` cannot be trained exactly over partitions; True if it updates global state.
 
+    Every registered objective passes; the checks guard user-defined ones.
     Distributed training needs (a) stochastic objectives to draw query q's
     randomness from its global index (``query_offset_``), (b) an objective
     that updates learned state after each tree from all the data (DLA) to
