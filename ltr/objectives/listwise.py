@@ -85,20 +85,27 @@ def _log_transform(s, transform):
 
 @njit(**NJIT)
 def _has_list_signal(y, w, a, b):
-    """True when the list term of query rows a:b is not identically zero.
+    """True when the list term of query rows a:b carries a ranking signal.
 
-    It needs two rows and a relevant document (``C_q = sum w y > 0``). A
-    query whose labels are all equal and positive keeps its list term, as in
-    the paper's definition (and CatBoost's QuerySoftMax): its minimum is at
-    equal list shares, and dropping it would break the exact compatibility
-    in expectation of ``list_target='raw'`` (see ``rcr.py``).
+    The rows that count are those with ``w > 0`` (a zero weight is an absent
+    row). The list term needs two of them with different labels: a query
+    with one such row, or whose labels are all equal (all irrelevant, or all
+    equally relevant), says nothing about the order of its documents, so
+    its list term is dropped and it gets exactly zero list gradient and
+    hessian, as from every other ranking objective. Since labels are
+    non-negative, two different labels imply a relevant document
+    (``C_q = sum w y > 0``).
     """
-    if b - a < 2:
-        return False
-    c = 0.0
+    first = -1.0
+    found = False
     for i in range(a, b):
-        c += w[i] * y[i]
-    return c > 0.0
+        if w[i] > 0.0:
+            if not found:
+                first = y[i]
+                found = True
+            elif y[i] != first:
+                return True
+    return False
 
 
 @njit(**NJIT)
