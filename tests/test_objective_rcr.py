@@ -558,3 +558,53 @@ def test_estimator_graded_labels_and_softmax_has_no_probabilities(tmp_path):
     assert "does not produce calibrated probabilities" in str(info.value.__cause__)
     with pytest.raises(ValueError, match="non-negative"):
         LambdaRanker(objective="rcr", n_estimators=2).fit(X, y - 1.0, qid=qid)
+
+
+# ---------------------------------------------------------------------------
+# The acceptance benchmark's --quick mode runs (few trees; figures not checked
+# against the bars, only against what must hold by construction)
+# ---------------------------------------------------------------------------
+def _load_bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_calibration.py"
+    spec = importlib.util.spec_from_file_location("bench_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check_bench_table(mean, out, title):
+    names = [m[0] for m in _load_bench().MODELS]
+    assert set(names) <= set(mean)
+    for name in names:
+        assert f"| {name} |" in out
+        m = mean[name]
+        assert 0 < m["logloss"] < 1 and 0 <= m["ece"] <= 1 and 0 < m["ndcg@10"] <= 1, (title, name)
+    soft = mean["softmax"]
+    # c = 0 is one of the shifts, so the best shift cannot do worse than none
+    assert soft["logloss_shift_oracle"] <= soft["logloss"] + 1e-12
+    assert soft["logloss_shift_oracle"] <= soft["logloss_shift_valid"] + 1e-12
+    # a shift-invariant ranker's raw sigmoid is far from calibrated; RCR's is not
+    assert mean["rcr a=0.5"]["logloss"] < soft["logloss"]
+    assert "rcr a=0.5: log loss <= 1.02 x binary:" in out
+
+
+def test_bench_calibration_quick_runs_on_click_data(capsys):
+    bench = _load_bench()
+    results = bench.main(["--quick", "--data", "clicks", "--n-estimators", "30", "--n-jobs", "1"])
+    out = capsys.readouterr().out
+    assert set(results) == {"clicks"}
+    _check_bench_table(results["clicks"], out, "clicks")
+    with pytest.raises(SystemExit):
+        bench.main(["--data", "mq2007"])
+
+
+def test_bench_calibration_quick_runs_on_mq2008(capsys, shared_datasets, monkeypatch):
+    if not (shared_datasets / "mq2008").is_dir():
+        pytest.skip("MQ2008 not in the shared data sets")
+    bench = _load_bench()
+    monkeypatch.setattr(bench, "DATA", shared_datasets)
+    results = bench.main(["--quick", "--data", "mq2008", "--n-estimators", "30", "--n-jobs", "1"])
+    _check_bench_table(results["mq2008"], capsys.readouterr().out, "mq2008")
