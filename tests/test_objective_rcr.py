@@ -368,6 +368,17 @@ def test_rcr_parts_share_their_minimiser():
         np.testing.assert_allclose(expit(x), RATES, atol=1e-6)
 
 
+def test_rcr_minimiser_unchanged_by_queries_without_list_term():
+    """A query of equal rates has no list term; RCR still calibrates it, and the others."""
+    rates = np.concatenate([RATES, [0.3, 0.3, 0.3]])
+    gp = np.append(RATES_GP, RATES_GP[-1] + 3)
+    obj = make("rcr", rcr_alpha=0.9).setup(rates, gp)
+    g, _ = grad_hess(obj, logit(rates))
+    assert np.max(np.abs(g)) < 1e-15
+    x = _minimise(obj, np.zeros_like(rates))
+    np.testing.assert_allclose(expit(x), rates, atol=1e-6)
+
+
 def test_naive_mix_minimiser_differs_from_expected_labels():
     s_star = logit(RATES)
     softmax = make("softmax").setup(RATES, RATES_GP)
