@@ -552,7 +552,8 @@ def check_position(position, n_samples, *, name="position"):
         raise LTRValueError(f"{name} must hold integers (1-based display ranks), got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if n_samples and arr.min() < 1:
-        raise LTRValueError(f"{name} must be 1-based (the top result is 1), got a minimum of {arr.min()}")
+        row = int(np.argmax(arr < 1))
+        raise LTRValueError(f"{name} must be 1-based (the top result is 1), got {arr[row]} (row {row})")
     return arr
 
 

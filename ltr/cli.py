@@ -417,18 +417,17 @@ def _read_npz(path, n_features):
         raise FeatureTypeError(f"{path}: X must hold numbers, got dtype {X.dtype}")
     X = np.ascontiguousarray(X, dtype=np.float64)
     n = X.shape[0]
-    what = f"{path}: X"
     y = next((arrays[k] for k in _LABEL_COLUMNS if k in arrays), None)
     if y is not None:
         y = as_numeric_1d(y, f"{path}: labels", error=LabelError)
-        check_n_entries(y.shape[0], n, f"{path}: labels", what=what, item="label", error=LabelError)
+        check_n_entries(y.shape[0], n, f"{path}: labels", item="label", error=LabelError)
     qid = next((arrays[k] for k in _QID_COLUMNS if k in arrays), None)
     if qid is not None:
-        qid = check_qid(qid, n, name=f"{path}: qid", what=what)
+        qid = check_qid(qid, n, name=f"{path}: qid")
     position = arrays.get("position")
     if position is not None:  # its values are checked where it is used (fit)
         position = np.asarray(position).ravel()
-        check_n_entries(position.shape[0], n, f"{path}: position", what=what, item="position")
+        check_n_entries(position.shape[0], n, f"{path}: position", item="position")
     names = arrays.get("feature_names")
     return Data(path, X, y, qid, None if names is None else [str(n) for n in names], position)
 

@@ -485,6 +485,25 @@ def test_position_rules(data, make, match):
         LambdaRanker(**FAST).fit(X, y, qid=qid, position=make(len(y)))
 
 
+def test_position_rule_in_the_baidu_loader():
+    # The loader applies the estimator's rule (check_position) and adds the session row.
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from ltr.datasets import load_baidu_ultr_sessions
+
+    table = pq.read_table(REPO_ROOT / "tests" / "data" / "baidu_ultr" / "clicks.parquet")
+    sizes = [len(v) for v in table.column("position").to_pylist()]
+    lists = [list(range(1, k + 1)) for k in sizes]
+    lists[1][1] = 0
+    bad = table.set_column(table.column_names.index("position"), "position",
+                           pa.array(lists, table.column("position").type))
+    first = sizes[0] + 1
+    with raises(LTRValueError, match=rf"session row 1: position must be 1-based \(the top result is 1\), "
+                                     rf"got 0 \(row {first}\)"):
+        load_baidu_ultr_sessions(bad)
+
+
 # ---------------------------------------------------------------------------
 # Model files
 # ---------------------------------------------------------------------------
@@ -674,6 +693,30 @@ def test_cli_never_overwrites_without_force(tmp_path, monkeypatch, capsys, data)
     assert _snapshot(work) == set()
     assert _snapshot(inputs) == {inputs / "train.npz"}
     assert _snapshot(out) == {model, scores}
+
+
+def test_cli_default_fit_writes_nothing(tmp_path, monkeypatch, capsys):
+    # `ltr fit` without TRAIN and without -o trains on the bundled sample and
+    # prints its test NDCG: no file anywhere (working folder, HOME, TMPDIR, the
+    # package's data folder), as the CLI's docstring says.
+    import tempfile
+
+    import ltr
+    from ltr.cli import main
+
+    work, home, tmp = tmp_path / "work", tmp_path / "home", tmp_path / "tmp"
+    for d in (work, home, tmp):
+        d.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    package = Path(ltr.__file__).parent
+    data_before = {p: p.stat().st_mtime_ns for p in (package / "data").rglob("*")}
+    assert main(["fit", "--set", "n_estimators=3", "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("test NDCG@10 ")
+    assert _snapshot(work) == set() and _snapshot(home) == set() and _snapshot(tmp) == set()
+    assert {p: p.stat().st_mtime_ns for p in (package / "data").rglob("*")} == data_before
 
 
 def test_model_file_nan_values(tmp_path, model_text):
