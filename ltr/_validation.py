@@ -517,7 +517,7 @@ def check_n_features(n_features, expected, name="X", *, owner="LambdaRanker"):
 # ---------------------------------------------------------------------------
 # Row weights and positions
 # ---------------------------------------------------------------------------
-def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
+def check_sample_weight(sample_weight, n_samples, *, name="sample_weight", what="X"):
     """Row weights as float64 (None stays None; a number is every row's weight).
 
     They must be finite, non-negative and not all zero.
@@ -527,7 +527,7 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
     if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, (bool, np.bool_)):
         sample_weight = np.full(n_samples, float(sample_weight))
     w = as_numeric_1d(sample_weight, name)
-    check_n_entries(w.shape[0], n_samples, name, item="weight")
+    check_n_entries(w.shape[0], n_samples, name, what=what, item="weight")
     check_finite(w, name)
     if np.any(w < 0):
         raise LTRValueError(f"{name} must be non-negative, got {w.min():g}")

@@ -21,6 +21,7 @@ from ._threads import numba_threads
 from ._validation import (
     check_eval_sets,
     check_labels,
+    check_n_features,
     check_position,
     check_query_args,
     check_sample_weight,
@@ -355,8 +356,7 @@ class LambdaRanker(BaseEstimator):
 
         with numba_threads(self.n_jobs):
             if init_booster is not None:
-                if init_booster.n_features != X.shape[1]:
-                    raise ValueError(f"init_model has {init_booster.n_features} features, X has {X.shape[1]}")
+                check_n_features(X.shape[1], init_booster.n_features, "X", owner="init_model")
                 bin_mapper = init_booster.bin_mapper
             else:
                 bin_mapper = BinMapper(max_bin=self.max_bin, seed=seed & 0xFFFFFFFF)

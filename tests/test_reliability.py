@@ -442,6 +442,15 @@ def test_predict_wrong_number_of_features(data, fitted):
         LambdaRanker(**FAST).fit(X, y, qid=qid, eval_set=[(X[:, :4], y)], eval_qid=[qid])
 
 
+def test_init_model_wrong_number_of_features(data, fitted, tmp_path):
+    X, y, qid = data
+    with raises(FeatureError, match="X has 4 features, but init_model is expecting 5 features as input"):
+        LambdaRanker(**FAST).fit(X[:, :4], y, qid=qid, init_model=fitted)
+    fitted.save_model(tmp_path / "m.json")
+    with raises(FeatureError, match="X has 6 features, but init_model is expecting 5"):
+        LambdaRanker(**FAST).fit(np.hstack([X, X[:, :1]]), y, qid=qid, init_model=tmp_path / "m.json")
+
+
 def test_predict_different_column_names(data):
     pd = pytest.importorskip("pandas")
     X, y, qid = data
