@@ -26,6 +26,11 @@ Usage::
 
     nice python benchmarks/bench_calibration.py            # full run
     nice python benchmarks/bench_calibration.py --quick    # fold 1, fewer trees, smaller clicks data
+
+The data sets are read from ``$LTR_SHARED_DATASETS`` (default
+``../shared/datasets`` next to the repository). ``main`` returns the
+per-data-set mean table as a dict (``tests/test_objective_rcr.py`` runs
+``--quick`` with few trees).
 """
 import argparse
 import os
@@ -211,6 +216,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     n_estimators = args.n_estimators or (300 if args.quick else 1000)
     datasets = args.data.split(",")
+    unknown = sorted(set(datasets) - {"mq2008", "clicks"})
+    if unknown:
+        ap.error(f"--data: unknown data set(s) {unknown}; choose from mq2008, clicks")
+    results = {}
 
     if "mq2008" in datasets:
         folds = [int(f) for f in args.folds.split(",")] if args.folds else ([1] if args.quick else [1, 2, 3, 4, 5])
@@ -222,7 +231,7 @@ def main(argv=None):
                 t0 = time.perf_counter()
                 per_fold.append(run_split(tr, va, te, n_estimators, args.n_jobs))
                 print(f"[mq2008 fold {f}: {time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True)
-            summarise("MQ2008, binarised (label >= 1)", per_fold)
+            results["mq2008"] = summarise("MQ2008, binarised (label >= 1)", per_fold)
 
     if "clicks" in datasets:
         per_fold = []
@@ -230,8 +239,9 @@ def main(argv=None):
             t0 = time.perf_counter()
             per_fold.append(run_split(tr, va, te, n_estimators, args.n_jobs, graded_rates=True))
             print(f"[clicks replicate {f}: {time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True)
-        summarise("Generated click rates (20 docs/query, rate over 10..200 impressions; "
-                  "NDCG on round(10 x rate), linear gain)", per_fold)
+        results["clicks"] = summarise("Generated click rates (20 docs/query, rate over 10..200 impressions; "
+                                      "NDCG on round(10 x rate), linear gain)", per_fold)
+    return results
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def make(name, **params):
 
 
 def case(seed=0, weighted=False, rates=False):
-    """Queries of sizes 5, 1, 4, 3, 6, 2: one single row, one without relevant docs, one all-relevant."""
+    """Queries of sizes 5, 1, 4, 3, 6, 2: one single row, one without relevant docs, one all equally relevant."""
     rng = np.random.default_rng(seed)
     sizes = [5, 1, 4, 3, 6, 2]
     group_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -54,7 +54,7 @@ def case(seed=0, weighted=False, rates=False):
     y = rng.uniform(0, 1, n) if rates else rng.integers(0, 2, n).astype(np.float64)
     y[group_ptr[2] : group_ptr[3]] = [0.0, 1.0, 0.0, 1.0]
     y[group_ptr[3] : group_ptr[4]] = 0.0  # no relevant document
-    y[group_ptr[5] : group_ptr[6]] = 1.0  # all relevant
+    y[group_ptr[5] : group_ptr[6]] = 0.4 if rates else 1.0  # all equally relevant
     w = rng.uniform(0.5, 2.0, n) if weighted else None
     s = rng.normal(0.0, 2.0, n)
     return y, group_ptr, w, s
@@ -95,8 +95,8 @@ def reference_loss(y, group_ptr, w, s, alpha, transform, raw_targets):
         sl = slice(group_ptr[q], group_ptr[q + 1])
         yq, wq, sq = y[sl], w[sl], s[sl]
         c = np.sum(wq * yq)
-        if len(yq) < 2 or c <= 0:
-            continue
+        if len(np.unique(yq[wq > 0])) < 2:
+            continue  # one row, or all labels equal: no ranking signal, no list term
         tq = yq if raw_targets else yq / c
         big_t = np.exp(sq) if transform == "exp" else expit(sq)
         p = big_t / np.sum(wq * big_t)
@@ -161,7 +161,7 @@ def test_rcr_hessian_is_gauss_newton_and_exact_diagonal_matches_fd(weighted, lis
     for q in range(len(gp) - 1):
         sl = slice(gp[q], gp[q + 1])
         c = np.sum(ww[sl] * y[sl])
-        if gp[q + 1] - gp[q] < 2 or c <= 0:
+        if len(np.unique(y[sl])) < 2:
             continue
         t = y[sl] if list_target == "raw" else y[sl] / c
         big_t = np.sum(ww[sl] * t)
@@ -277,27 +277,52 @@ def test_weight_two_equals_the_row_given_twice(name, params):
     # 1 - w_k p_k), so only the gradient and the loss are compared
 
 
-def test_degenerate_queries():
-    y, gp, w, s = case(10, weighted=True, rates=False)
-    single = slice(gp[1], gp[2])
-    no_relevant = slice(gp[3], gp[4])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_degenerate_queries(weighted):
+    """One row, no relevant document, all labels equal: no list term, exactly.
+
+    'softmax' gives such queries exactly zero g and h at any scores (the
+    Objective contract); 'rcr' and 'sigmoid_softmax' keep only their pointwise
+    part there, which still trains every row (that is their calibration).
+    """
+    y, gp, w, s = case(10, weighted, rates=False)
+    degenerate = [slice(gp[1], gp[2]), slice(gp[3], gp[4]), slice(gp[5], gp[6])]  # single, none, all relevant
+    informative = slice(gp[2], gp[3])
     g, h = grad_hess(make("softmax").setup(y, gp, w), s)
-    for sl in (single, no_relevant):
+    for sl in degenerate:
         assert np.all(g[sl] == 0.0) and np.all(h[sl] == 0.0)
-    # RCR keeps only its pointwise part there
-    alpha = 0.7
-    g, h = grad_hess(make("rcr", rcr_alpha=alpha).setup(y, gp, w), s)
+    assert np.all(g[informative] != 0.0) and np.all(h[informative] > 0.0)
     g_b, h_b = grad_hess(Logistic().setup(y, gp, w), s)
-    for sl in (single, no_relevant):
-        np.testing.assert_allclose(g[sl], (1 - alpha) * g_b[sl], rtol=1e-13, atol=0)
-        np.testing.assert_allclose(h[sl], (1 - alpha) * h_b[sl], rtol=1e-13, atol=0)
-    # an all-relevant query keeps its list term: at equal scores it is at its minimum
-    sl = slice(gp[5], gp[6])
-    s_eq = s.copy()
-    s_eq[sl] = 0.3
-    obj = make("softmax").setup(y, gp, w)
-    g_eq, _ = grad_hess(obj, s_eq)
-    assert np.max(np.abs(g_eq[sl])) < 1e-12 < np.max(np.abs(grad_hess(obj, s)[0][sl]))
+    for name, params in [("rcr", {"rcr_alpha": 0.7}), ("rcr", {"rcr_alpha": 0.7, "list_target": "raw"}),
+                         ("sigmoid_softmax", {"alpha": 0.7})]:
+        obj = make(name, **params).setup(y, gp, w)
+        g, h = grad_hess(obj, s)
+        for sl in degenerate:
+            np.testing.assert_allclose(g[sl], 0.3 * g_b[sl], rtol=1e-13, atol=0)
+            np.testing.assert_allclose(h[sl], 0.3 * h_b[sl], rtol=1e-13, atol=0)
+            assert np.all(g[sl] != 0.0) and np.all(h[sl] > 0.0)  # the pointwise part trains every row
+        assert np.max(np.abs(g[informative] - 0.3 * g_b[informative])) > 1e-3
+
+
+@pytest.mark.parametrize("name,params", [("softmax", {}), ("rcr", {"rcr_alpha": 1.0}),
+                                         ("sigmoid_softmax", {"alpha": 1.0})])
+def test_equal_positive_rates_and_zero_weight_rows_give_no_list_term(name, params):
+    # equal positive rates; and a query whose only different label sits on a
+    # zero-weight row (an absent row): both have no ranking signal
+    y = np.array([0.4, 0.4, 0.4, 1.0, 1.0, 0.0, 0.3, 0.0])
+    gp = np.array([0, 3, 6, 8], dtype=np.int64)
+    w = np.array([1.0, 2.0, 1.0, 1.0, 2.0, 0.0, 1.0, 1.0])
+    s = np.array([0.5, -1.0, 2.0, 0.3, -0.4, 9.0, 1.0, -1.0])
+    obj = make(name, **params).setup(y, gp, w)
+    g, h = grad_hess(obj, s)
+    assert not g[:6].any() and not h[:6].any()
+    assert g[6:].all() and h[6:].all()
+    assert obj.loss(s) == pytest.approx(reference_loss(y, gp, w, s, 1.0, PARAMS_TO_REF[name](obj)[1], False),
+                                        rel=1e-12)
+    # the loss does not depend on the scores of those queries
+    s2 = s.copy()
+    s2[:6] += np.array([3.0, -2.0, 0.5, 1.0, -7.0, 2.0])
+    assert obj.loss(s2) == obj.loss(s)
 
 
 def test_extreme_scores_stay_finite():
@@ -343,6 +368,17 @@ def test_rcr_parts_share_their_minimiser():
         np.testing.assert_allclose(expit(x), RATES, atol=1e-6)
 
 
+def test_rcr_minimiser_unchanged_by_queries_without_list_term():
+    """A query of equal rates has no list term; RCR still calibrates it, and the others."""
+    rates = np.concatenate([RATES, [0.3, 0.3, 0.3]])
+    gp = np.append(RATES_GP, RATES_GP[-1] + 3)
+    obj = make("rcr", rcr_alpha=0.9).setup(rates, gp)
+    g, _ = grad_hess(obj, logit(rates))
+    assert np.max(np.abs(g)) < 1e-15
+    x = _minimise(obj, np.zeros_like(rates))
+    np.testing.assert_allclose(expit(x), rates, atol=1e-6)
+
+
 def test_naive_mix_minimiser_differs_from_expected_labels():
     s_star = logit(RATES)
     softmax = make("softmax").setup(RATES, RATES_GP)
@@ -378,16 +414,25 @@ def _expected_list_gradient(probs, list_target, s):
 
 
 def test_compatibility_in_expectation_for_sampled_binary_labels():
-    """The paper's normalised targets are compatible only approximately for sampled 0/1 labels.
+    """For sampled 0/1 labels, 'raw' targets are compatible up to the dropped all-relevant lists.
 
-    With ``t = y`` ('raw') the loss is linear in y, so the expected gradient
-    is exactly zero at sigmoid(s) = E[y]; with ``t = y / sum y`` it is not,
-    because E[y_i / sum y] != E[y_i] / sum E[y].
+    With ``t = y`` ('raw') the loss is linear in y, so over all label draws the
+    expected list gradient at sigmoid(s) = E[y] would be exactly zero; the one
+    draw whose list term is dropped (every label 1: no ranking signal) leaves
+    a bias of exactly ``-P(all relevant) * g_all_relevant``, which vanishes as
+    lists grow. With ``t = y / sum y`` the bias is larger, because
+    E[y_i / sum y] != E[y_i] / sum E[y].
     """
-    probs = np.array([0.2, 0.5, 0.7, 0.1])
-    s_star = logit(probs)
-    assert np.max(np.abs(_expected_list_gradient(probs, "raw", s_star))) < 1e-14
-    assert np.max(np.abs(_expected_list_gradient(probs, "normalized", s_star))) > 1e-3
+    for probs in (np.array([0.2, 0.5, 0.7, 0.1]), np.array([0.05, 0.1, 0.2, 0.02, 0.3, 0.1])):
+        s_star = logit(probs)
+        n = len(probs)
+        p_all = np.prod(probs)
+        share = probs / probs.sum()
+        g_all_relevant = (1 - probs) * (n * share - 1)  # raw-target list gradient when y = 1 everywhere
+        raw = _expected_list_gradient(probs, "raw", s_star)
+        np.testing.assert_allclose(raw, -p_all * g_all_relevant, rtol=1e-10, atol=1e-16)
+        normalized = _expected_list_gradient(probs, "normalized", s_star)
+        assert np.max(np.abs(normalized)) > 3 * np.max(np.abs(raw))
 
 
 # ---------------------------------------------------------------------------
@@ -524,3 +569,53 @@ def test_estimator_graded_labels_and_softmax_has_no_probabilities(tmp_path):
     assert "does not produce calibrated probabilities" in str(info.value.__cause__)
     with pytest.raises(ValueError, match="non-negative"):
         LambdaRanker(objective="rcr", n_estimators=2).fit(X, y - 1.0, qid=qid)
+
+
+# ---------------------------------------------------------------------------
+# The acceptance benchmark's --quick mode runs (few trees; figures not checked
+# against the bars, only against what must hold by construction)
+# ---------------------------------------------------------------------------
+def _load_bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_calibration.py"
+    spec = importlib.util.spec_from_file_location("bench_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check_bench_table(mean, out, title):
+    names = [m[0] for m in _load_bench().MODELS]
+    assert set(names) <= set(mean)
+    for name in names:
+        assert f"| {name} |" in out
+        m = mean[name]
+        assert 0 < m["logloss"] < 1 and 0 <= m["ece"] <= 1 and 0 < m["ndcg@10"] <= 1, (title, name)
+    soft = mean["softmax"]
+    # c = 0 is one of the shifts, so the best shift cannot do worse than none
+    assert soft["logloss_shift_oracle"] <= soft["logloss"] + 1e-12
+    assert soft["logloss_shift_oracle"] <= soft["logloss_shift_valid"] + 1e-12
+    # a shift-invariant ranker's raw sigmoid is far from calibrated; RCR's is not
+    assert mean["rcr a=0.5"]["logloss"] < soft["logloss"]
+    assert "rcr a=0.5: log loss <= 1.02 x binary:" in out
+
+
+def test_bench_calibration_quick_runs_on_click_data(capsys):
+    bench = _load_bench()
+    results = bench.main(["--quick", "--data", "clicks", "--n-estimators", "30", "--n-jobs", "1"])
+    out = capsys.readouterr().out
+    assert set(results) == {"clicks"}
+    _check_bench_table(results["clicks"], out, "clicks")
+    with pytest.raises(SystemExit):
+        bench.main(["--data", "mq2007"])
+
+
+def test_bench_calibration_quick_runs_on_mq2008(capsys, shared_datasets, monkeypatch):
+    if not (shared_datasets / "mq2008").is_dir():
+        pytest.skip("MQ2008 not in the shared data sets")
+    bench = _load_bench()
+    monkeypatch.setattr(bench, "DATA", shared_datasets)
+    results = bench.main(["--quick", "--data", "mq2008", "--n-estimators", "30", "--n-jobs", "1"])
+    _check_bench_table(results["mq2008"], capsys.readouterr().out, "mq2008")

@@ -28,12 +28,20 @@ For ``T = exp`` (``u' = 1``, ``u'' = 0``) the diagonal above is exact and
 non-negative. For ``T = sigmoid`` the second term can be negative and RCR
 keeps only the first (Gauss-Newton) term.
 
-The list term is computed for every query with at least two rows and a
-relevant document (``C_q > 0``); other queries get only the pointwise term
-(so ``'softmax'`` gives them exactly zero gradient and hessian). Unlike the
-pairwise objectives, a query whose labels are all equal and positive keeps
-its list term: the paper's loss includes it (its minimum is at equal list
-shares), and the compatibility argument of ``rcr.py`` needs it.
+Degenerate queries (the rule shared by the three objectives). The list term
+is computed only for a query with at least two rows (of positive weight)
+whose labels are not all equal; such a query always has a relevant document
+(``C_q > 0``). A query with one row, with no relevant document, or whose
+labels are all equal (e.g. all relevant, or one click rate repeated) says
+nothing about the order of its documents: its list term is dropped, in
+`loss` as in the gradient, so ``'softmax'`` gives it exactly zero gradient
+and hessian (the `Objective` contract shared with LambdaMART and the
+pairwise objectives). The pointwise sigmoid CE of ``'rcr'`` and
+``'sigmoid_softmax'`` is not a ranking signal and keeps training every row,
+degenerate queries included: that is what calibrates the scores. With fixed
+labels nothing is lost: at the calibrated point ``sig(s_i) = y_i`` an
+all-equal query's list term is already at its minimum (equal shares).
+For sampled labels, see the note on expected compatibility in ``rcr.py``.
 """
 import numbers
 
@@ -85,20 +93,27 @@ def _log_transform(s, transform):
 
 @njit(**NJIT)
 def _has_list_signal(y, w, a, b):
-    """True when the list term of query rows a:b is not identically zero.
+    """True when the list term of query rows a:b carries a ranking signal.
 
-    It needs two rows and a relevant document (``C_q = sum w y > 0``). A
-    query whose labels are all equal and positive keeps its list term, as in
-    the paper's definition (and CatBoost's QuerySoftMax): its minimum is at
-    equal list shares, and dropping it would break the exact compatibility
-    in expectation of ``list_target='raw'`` (see ``rcr.py``).
+    The rows that count are those with ``w > 0`` (a zero weight is an absent
+    row). The list term needs two of them with different labels: a query
+    with one such row, or whose labels are all equal (all irrelevant, or all
+    equally relevant), says nothing about the order of its documents, so
+    its list term is dropped and it gets exactly zero list gradient and
+    hessian, as from every other ranking objective. Since labels are
+    non-negative, two different labels imply a relevant document
+    (``C_q = sum w y > 0``).
     """
-    if b - a < 2:
-        return False
-    c = 0.0
+    first = -1.0
+    found = False
     for i in range(a, b):
-        c += w[i] * y[i]
-    return c > 0.0
+        if w[i] > 0.0:
+            if not found:
+                first = y[i]
+                found = True
+            elif y[i] != first:
+                return True
+    return False
 
 
 @njit(**NJIT)
@@ -361,9 +376,11 @@ class SoftmaxCE(ListCEMixture):
 
     The loss is invariant to adding a constant to every score of a query, so
     the scores are not probabilities (`transform` raises). Queries with one
-    row or without a relevant document get ``g = h = 0``; a query whose labels
-    are all equal and positive is pulled towards equal scores (the loss's
-    minimum there), as in the paper and in CatBoost's QuerySoftMax.
+    row or whose labels are all equal (none relevant, or all equally
+    relevant) carry no ranking signal: they add nothing to the loss and get
+    ``g = h = 0`` exactly (CatBoost's QuerySoftMax would still pull an
+    all-relevant query's scores together; we follow the `Objective`
+    contract shared by every ranking loss).
 
     Parameters
     ----------
@@ -415,7 +432,8 @@ class SigmoidSoftmaxCE(ListCEMixture):
 
     Labels: binary, rates in [0, 1], or non-negative grades, which are divided
     by `label_scale` (default: the largest training label when it exceeds 1).
-    The model starts from ``logit(mean(y))``.
+    The model starts from ``logit(mean(y))``. Queries with one row or whose
+    labels are all equal get only the pointwise part (module docstring).
 
     Parameters
     ----------

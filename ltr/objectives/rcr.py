@@ -40,8 +40,23 @@ which is exact when the labels are themselves expected values (click rates,
 aggregated judgments) but only approximate for sampled 0/1 labels, since
 ``E[y_i / sum_j y_j] != E[y_i] / sum_j E[y_j]``. ``list_target='raw'``
 (``t_i = y_i``, ``T_q = sum w y``) keeps the loss linear in ``y``, so its
-expected minimiser is exactly ``sig(s_i) = E[y_i]`` even for sampled labels;
-it weighs queries by their number of relevant documents instead of equally.
+expected minimiser would be exactly ``sig(s_i) = E[y_i]`` even for sampled
+labels; it weighs queries by their number of relevant documents instead of
+equally.
+
+Degenerate queries: the list term is dropped on a query with one row or
+whose labels are all equal (see ``listwise.py``); the sigmoid CE part still
+trains its rows. With fixed labels (rates, aggregated judgments) this does
+not move the shared minimiser: at ``sig(s_i) = y_i`` an all-equal query's
+list term is already at its minimum. For sampled 0/1 labels with
+``list_target='raw'``, dropping the all-relevant draw leaves an expected
+list gradient of exactly ``-P(all relevant) * g_all_relevant`` at the
+calibrated point (tested by enumeration), negligible unless lists are short
+and mostly relevant, and smaller than the normalised targets' own bias.
+
+Graded labels: binary labels and rates in [0, 1] are used as they are;
+grades above 1 are divided by ``label_scale`` (default: the largest training
+label), so ``predict_proba`` estimates ``E[y] / label_scale``.
 """
 import numpy as np
 
@@ -72,8 +87,9 @@ class RegressionCompatibleRanking(ListCEMixture):
     grades the training set happens to contain.
 
     The model starts from ``logit(mean(y))`` (weighted, after the mapping).
-    Queries with one row or no relevant document get only the pointwise
-    term. Row weights multiply the pointwise term and act as
+    Queries with one row or whose labels are all equal (no relevant
+    document, or all equally relevant) carry no ranking signal and get only
+    the pointwise term, which keeps calibrating their rows. Row weights multiply the pointwise term and act as
     multiplicities in the list term (weight 2 == the row given twice).
 
     Parameters
