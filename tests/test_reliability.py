@@ -635,6 +635,11 @@ def test_save_refuses_to_overwrite(tmp_path, fitted, data):
     assert path.read_bytes() == before
     other.save_model(path, overwrite=True)
     assert LambdaRanker.load_model(path).booster_.n_trees == 2
+    from ltr.export import save_lightgbm_model
+
+    with pytest.raises(FileExistsError, match="LightGBM model file .*model.json exists; pass overwrite=True"):
+        save_lightgbm_model(other, path)
+    assert LambdaRanker.load_model(path).booster_.n_trees == 2
     with pytest.raises(FileExistsError):
         check_output_path(path)
     with pytest.raises(IsADirectoryError):
