@@ -287,6 +287,24 @@ def check_labels(y, *, n_samples=None, gain=None, label_gain=None, name="y", wha
     return y
 
 
+def check_objective_labels(objective, y, *, name="y"):
+    """Apply `objective`'s own label rule (``validate_labels``) with the error type of every label rule.
+
+    The objectives add ranges of their own on top of `check_labels` (binary
+    labels in [0, 1], non-negative clicks, ...); a plain ``ValueError`` from
+    one becomes a `LabelError` naming `name`, so that ``except LabelError``
+    catches every bad label whichever objective met it.
+    """
+    try:
+        objective.validate_labels(y)
+    except LabelError:
+        raise
+    except ValueError as exc:
+        msg = str(exc)
+        named = msg.startswith(name) and not msg[len(name):len(name) + 1].isalnum()  # "y has", not "yetiloss"
+        raise LabelError(msg if named else f"{name}: {msg}") from None
+
+
 def check_finite(a, name, *, error=LTRValueError):
     """Raise `error` when float64 1-d `a` holds NaN or infinity."""
     row = first_nonfinite(a)
@@ -696,8 +714,8 @@ def check_model_header(d, format_name, format_version, library_version):
 
 __all__ = [
     "LTRValueError", "LabelError", "QueryError", "FeatureError", "FeatureTypeError", "ModelFormatError",
-    "EXP_GAIN_MAX_LABEL", "LabelRule", "label_rule", "check_label_values", "check_labels", "check_finite",
-    "as_numeric_1d", "check_n_entries", "check_shape", "check_n_features", "check_qid", "check_group",
+    "EXP_GAIN_MAX_LABEL", "LabelRule", "label_rule", "check_label_values", "check_labels",
+    "check_objective_labels", "check_finite", "as_numeric_1d", "check_n_entries", "check_shape", "check_n_features", "check_qid", "check_group",
     "check_query_args", "check_frame_columns", "check_no_inf",
     "check_X", "check_sample_weight", "check_position", "check_eval_sets", "report_degenerate_queries",
     "check_output_path", "read_model_json", "check_model_header", "logger",

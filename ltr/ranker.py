@@ -22,6 +22,7 @@ from ._validation import (
     check_eval_sets,
     check_labels,
     check_n_features,
+    check_objective_labels,
     check_position,
     check_query_args,
     check_sample_weight,
@@ -332,7 +333,7 @@ class LambdaRanker(BaseEstimator):
         position = check_position(position, n_samples)
         qid, group = check_query_args(n_samples, qid, group)
         objective = self._make_objective()
-        objective.validate_labels(y)  # in the caller's row order, so a reported row number is theirs
+        check_objective_labels(objective, y)  # in the caller's row order, so a reported row number is theirs
         # Rows in canonical order (by query id, then content hash): any permutation
         # of the input rows trains the same model. Raw X is never copied; its rows
         # are reordered while binning.

@@ -92,6 +92,38 @@ def test_labels_negative(data):
     LambdaRanker(objective="regression", **FAST).fit(X, y, qid=qid)
 
 
+#: Objectives that take any finite label: squared error by design, YetiRank's
+#: classic mode because only label differences weigh its pairs.
+ANY_FINITE_LABEL = {"regression", "yetirank"}
+
+
+def _one_per_objective():
+    from ltr.objectives import available_objectives, get_objective
+
+    seen, out = set(), []
+    for name in available_objectives():
+        obj = get_objective(name)
+        if type(obj) not in seen:
+            seen.add(type(obj))
+            out.append(obj.name)
+    return out
+
+
+@pytest.mark.parametrize("objective", _one_per_objective())
+def test_labels_negative_every_objective(data, objective):
+    # Whichever objective meets a negative label, the error is a LabelError naming y
+    # (the objectives' own ranges go through check_objective_labels).
+    X, y, qid = data
+    y = np.minimum(y, 1.0)
+    y[3] = -1
+    model = LambdaRanker(objective=objective, **FAST)
+    if objective in ANY_FINITE_LABEL:
+        assert np.all(np.isfinite(model.fit(X, y, qid=qid).predict(X)))
+        return
+    with raises(LabelError, match=r"^y\b.*(negative|\[0, 1\])"):
+        model.fit(X, y, qid=qid)
+
+
 def test_labels_fractional_with_exp_gain(data):
     X, y, qid = data
     y = y.copy()
