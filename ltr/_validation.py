@@ -166,6 +166,17 @@ def as_numeric_1d(a, name, *, error=LTRValueError):
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
+def check_n_entries(n_entries, n_samples, name, *, what="X", item="value", error=LTRValueError):
+    """Raise `error` unless a per-row argument has one entry per row of `what`.
+
+    One wording for every per-row argument (labels, query ids, weights,
+    positions), whichever entry point (estimator, metric, loader, command
+    line) meets it.
+    """
+    if n_samples is not None and n_entries != n_samples:
+        raise error(f"{name} has {n_entries} entries but {what} has {n_samples} rows: pass one {item} per row")
+
+
 # ---------------------------------------------------------------------------
 # Labels
 # ---------------------------------------------------------------------------
@@ -271,10 +282,27 @@ def check_labels(y, *, n_samples=None, gain=None, label_gain=None, name="y", wha
         raise LabelError(f"{name} is None: fit requires y to be passed, but the target y is None "
                          "(pass one relevance label per row)")
     y = as_numeric_1d(y, name, error=LabelError)
-    if n_samples is not None and y.shape[0] != n_samples:
-        raise LabelError(f"{name} has {y.shape[0]} entries but {what} has {n_samples} rows: pass one label per row")
+    check_n_entries(y.shape[0], n_samples, name, what=what, item="label", error=LabelError)
     check_label_values(y, label_rule(gain, label_gain, allow_linear=allow_linear), name=name, context=context)
     return y
+
+
+def check_objective_labels(objective, y, *, name="y"):
+    """Apply `objective`'s own label rule (``validate_labels``) with the error type of every label rule.
+
+    The objectives add ranges of their own on top of `check_labels` (binary
+    labels in [0, 1], non-negative clicks, ...); a plain ``ValueError`` from
+    one becomes a `LabelError` naming `name`, so that ``except LabelError``
+    catches every bad label whichever objective met it.
+    """
+    try:
+        objective.validate_labels(y)
+    except LabelError:
+        raise
+    except ValueError as exc:
+        msg = str(exc)
+        named = msg.startswith(name) and not msg[len(name):len(name) + 1].isalnum()  # "y has", not "yetiloss"
+        raise LabelError(msg if named else f"{name}: {msg}") from None
 
 
 def check_finite(a, name, *, error=LTRValueError):
@@ -303,9 +331,7 @@ def check_qid(qid, n_samples, *, name="qid", what="X"):
     mixing strings and numbers, or ids that are not numbers or strings.
     """
     arr = _qid_array(qid, name)
-    if n_samples is not None and arr.shape[0] != n_samples:
-        raise QueryError(f"{name} has {arr.shape[0]} entries but {what} has {n_samples} rows: "
-                         "pass one query id per row")
+    check_n_entries(arr.shape[0], n_samples, name, what=what, item="query id", error=QueryError)
     if arr.shape[0] == 0:
         raise QueryError(f"{name} is empty")
     kind = arr.dtype.kind
@@ -476,30 +502,40 @@ def check_X(estimator, X, *, reset, name="X", purpose=None):
         raise  # objects that are not numbers at all: NumPy's TypeError says which
     except ValueError as exc:
         raise FeatureError(f"{name}: {exc}") from None
-    if X.ndim != 2:
-        raise FeatureError(f"{name} must be 2-dimensional (n_samples, n_features), got shape {X.shape}")
-    n_samples, n_features = X.shape
-    if n_samples == 0:
-        raise FeatureError(f"{name} has 0 rows (shape={X.shape}): {purpose} needs at least one row")
-    if n_features == 0:
-        raise FeatureError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
-                           "every row needs at least one feature")
+    check_shape(X.shape, name, purpose=purpose)
     if reset:
-        estimator.n_features_in_ = n_features
+        estimator.n_features_in_ = X.shape[1]
     else:
-        expected = getattr(estimator, "n_features_in_", None)
-        if expected is not None and n_features != expected:
-            raise FeatureError(
-                f"{name} has {n_features} features, but {type(estimator).__name__} is expecting {expected} "
-                "features as input (the columns it was fitted on, in the same order)")
+        check_n_features(X.shape[1], getattr(estimator, "n_features_in_", None), name,
+                         owner=type(estimator).__name__)
     check_no_inf(X, name)
     return X
+
+
+def check_shape(shape, name="X", *, purpose="fit"):
+    """Raise `FeatureError` unless `shape` is 2-d with at least one row and one feature."""
+    shape = tuple(shape)
+    if len(shape) != 2:
+        raise FeatureError(f"{name} must be 2-dimensional (n_samples, n_features), got shape {shape}")
+    if shape[0] == 0:
+        raise FeatureError(f"{name} has 0 rows (shape={shape}): {purpose} needs at least one row")
+    if shape[1] == 0:
+        raise FeatureError(f"{name} has 0 feature(s) (shape={shape}) while a minimum of 1 is required: "
+                           "every row needs at least one feature")
+
+
+def check_n_features(n_features, expected, name="X", *, owner="LambdaRanker"):
+    """Raise `FeatureError` when X's width differs from the `expected` one seen at fit (None: no check)."""
+    if expected is not None and n_features != expected:
+        raise FeatureError(
+            f"{name} has {n_features} features, but {owner} is expecting {expected} "
+            "features as input (the columns it was fitted on, in the same order)")
 
 
 # ---------------------------------------------------------------------------
 # Row weights and positions
 # ---------------------------------------------------------------------------
-def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
+def check_sample_weight(sample_weight, n_samples, *, name="sample_weight", what="X"):
     """Row weights as float64 (None stays None; a number is every row's weight).
 
     They must be finite, non-negative and not all zero.
@@ -509,8 +545,7 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
     if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, (bool, np.bool_)):
         sample_weight = np.full(n_samples, float(sample_weight))
     w = as_numeric_1d(sample_weight, name)
-    if w.shape[0] != n_samples:
-        raise LTRValueError(f"{name} has {w.shape[0]} entries but X has {n_samples} rows: pass one weight per row")
+    check_n_entries(w.shape[0], n_samples, name, what=what, item="weight")
     check_finite(w, name)
     if np.any(w < 0):
         raise LTRValueError(f"{name} must be non-negative, got {w.min():g}")
@@ -535,7 +570,8 @@ def check_position(position, n_samples, *, name="position"):
         raise LTRValueError(f"{name} must hold integers (1-based display ranks), got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if n_samples and arr.min() < 1:
-        raise LTRValueError(f"{name} must be 1-based (the top result is 1), got a minimum of {arr.min()}")
+        row = int(np.argmax(arr < 1))
+        raise LTRValueError(f"{name} must be 1-based (the top result is 1), got {arr[row]} (row {row})")
     return arr
 
 
@@ -611,10 +647,11 @@ def report_degenerate_queries(n_degenerate, n_queries, verbose=0):
 # ---------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------
-def check_output_path(path, overwrite=False, *, what="output file"):
+def check_output_path(path, overwrite=False, *, what="output file", flag=None):
     """The path to write, as a string; an existing file is refused unless `overwrite`.
 
-    The command line maps ``--force`` to `overwrite`. Raises
+    The command line maps ``--force`` to `overwrite` and passes
+    ``flag='--force'`` so that the message names the option to use. Raises
     `FileExistsError`, `IsADirectoryError` or `FileNotFoundError` (missing
     folder) naming the path.
     """
@@ -622,7 +659,9 @@ def check_output_path(path, overwrite=False, *, what="output file"):
     if os.path.isdir(path):
         raise IsADirectoryError(f"{what} {path} is a directory")
     if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{what} {path} exists; pass overwrite=True (--force on the command line) to replace it")
+        fix = f"pass {flag} to overwrite it" if flag else \
+            "pass overwrite=True (--force on the command line) to replace it"
+        raise FileExistsError(f"{what} {path} exists; {fix}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {what} {path}: folder {folder} does not exist")
@@ -675,8 +714,9 @@ def check_model_header(d, format_name, format_version, library_version):
 
 __all__ = [
     "LTRValueError", "LabelError", "QueryError", "FeatureError", "FeatureTypeError", "ModelFormatError",
-    "EXP_GAIN_MAX_LABEL", "LabelRule", "label_rule", "check_label_values", "check_labels", "check_finite",
-    "as_numeric_1d", "check_qid", "check_group", "check_query_args", "check_frame_columns", "check_no_inf",
+    "EXP_GAIN_MAX_LABEL", "LabelRule", "label_rule", "check_label_values", "check_labels",
+    "check_objective_labels", "check_finite", "as_numeric_1d", "check_n_entries", "check_shape", "check_n_features", "check_qid", "check_group",
+    "check_query_args", "check_frame_columns", "check_no_inf",
     "check_X", "check_sample_weight", "check_position", "check_eval_sets", "report_degenerate_queries",
     "check_output_path", "read_model_json", "check_model_header", "logger",
 ]

@@ -402,6 +402,8 @@ _QID_COLUMNS = ("qid", "query_id", "query")
 def _read_npz(path, n_features):
     import numpy as np
 
+    from ._validation import FeatureTypeError, LabelError, as_numeric_1d, check_n_entries, check_qid, check_shape
+
     try:
         with np.load(path, allow_pickle=False) as z:  # never unpickle: a data file cannot run code
             arrays = {k: z[k] for k in z.files}
@@ -410,25 +412,30 @@ def _read_npz(path, n_features):
     if "X" not in arrays:
         raise CommandError(f"{path}: the .npz archive has no array 'X' (it has {sorted(arrays)})")
     X = np.asarray(arrays["X"])
-    if X.ndim != 2:
-        raise CommandError(f"{path}: X must be 2-dimensional, got shape {X.shape}")
+    check_shape(X.shape, f"{path}: X", purpose="ltr")
     if X.dtype.kind not in "biuf":
-        raise CommandError(f"{path}: X must hold numbers, got dtype {X.dtype}")
+        raise FeatureTypeError(f"{path}: X must hold numbers, got dtype {X.dtype}")
     X = np.ascontiguousarray(X, dtype=np.float64)
+    n = X.shape[0]
     y = next((arrays[k] for k in _LABEL_COLUMNS if k in arrays), None)
+    if y is not None:
+        y = as_numeric_1d(y, f"{path}: labels", error=LabelError)
+        check_n_entries(y.shape[0], n, f"{path}: labels", item="label", error=LabelError)
     qid = next((arrays[k] for k in _QID_COLUMNS if k in arrays), None)
-    names = arrays.get("feature_names")
+    if qid is not None:
+        qid = check_qid(qid, n, name=f"{path}: qid")
     position = arrays.get("position")
-    for name, a in (("labels", y), ("qid", qid), ("position", position)):
-        if a is not None and (a.ndim != 1 or a.shape[0] != X.shape[0]):
-            raise CommandError(f"{path}: {name} must have one entry per row of X ({X.shape[0]}), got shape {a.shape}")
-    if y is not None and y.dtype.kind not in "biuf":
-        raise CommandError(f"{path}: labels must be numbers, got dtype {y.dtype}")
+    if position is not None:  # its values are checked where it is used (fit)
+        position = np.asarray(position).ravel()
+        check_n_entries(position.shape[0], n, f"{path}: position", item="position")
+    names = arrays.get("feature_names")
     return Data(path, X, y, qid, None if names is None else [str(n) for n in names], position)
 
 
 def _read_parquet(path, feature_names):
     import numpy as np
+
+    from ._validation import LabelError, as_numeric_1d, check_frame_columns, check_qid
 
     try:
         import pandas as pd
@@ -451,14 +458,11 @@ def _read_parquet(path, feature_names):
         features = list(feature_names)
     else:
         features = [c for c in cols if c not in (label, qid_col, pos_col)]
-    bad = [c for c in features if frame[c].dtype.kind not in "biuf"]
-    if bad:
-        raise CommandError(f"{path}: feature column {bad[0]!r} is not numeric (dtype {frame[bad[0]].dtype})")
-    X = np.ascontiguousarray(frame[features].to_numpy(dtype=np.float64))
-    y = None if label is None else frame[label].to_numpy()
-    if y is not None and y.dtype.kind not in "biuf":
-        raise CommandError(f"{path}: label column {label!r} is not numeric")
-    qid = None if qid_col is None else frame[qid_col].to_numpy()
+    check_frame_columns(frame[features], path)
+    X = np.ascontiguousarray(frame[features].to_numpy(dtype=np.float64, na_value=np.nan))
+    y = None if label is None else as_numeric_1d(frame[label].to_numpy(), f"{path}: label column {label!r}",
+                                                  error=LabelError)
+    qid = None if qid_col is None else check_qid(frame[qid_col].to_numpy(), len(frame), name=f"{path}: {qid_col!r}")
     position = None if pos_col is None else frame[pos_col].to_numpy()
     return Data(path, X, y, qid, features, position)
 
@@ -466,6 +470,8 @@ def _read_parquet(path, feature_names):
 def read_data(path, *, n_features=None, feature_names=None, what="data"):
     """Read a data file by its suffix (see the module docstring)."""
     import numpy as np
+
+    from ._validation import check_n_features, check_shape
 
     if path == "-" or not os.path.exists(path):
         raise CommandError(f"{what} file {path} does not exist")
@@ -486,15 +492,12 @@ def read_data(path, *, n_features=None, feature_names=None, what="data"):
             raise CommandError(msg if path in msg else f"{path}: {msg}") from None
         data = Data(path, X, y, qid)
     if data.X.shape[0] == 0:
-        raise CommandError(f"{what} file {path} has no rows")
+        check_shape(data.X.shape, f"{what} file {path}", purpose="ltr")
     if n_features is not None:
         have = data.X.shape[1]
-        if have > n_features:
-            raise CommandError(f"{what} file {path} has {have} features but the model was trained on {n_features}")
+        if have > n_features or (have < n_features and lower.endswith((".npz", ".parquet", ".pq"))):
+            check_n_features(have, n_features, f"{what} file {path}", owner="the model")
         if have < n_features:
-            if lower.endswith((".npz", ".parquet", ".pq")):
-                raise CommandError(
-                    f"{what} file {path} has {have} features but the model was trained on {n_features}")
             # svmlight leaves trailing zero features out: widen with zeros
             X = np.zeros((data.X.shape[0], n_features), dtype=np.float64)
             X[:, :have] = data.X
@@ -503,25 +506,28 @@ def read_data(path, *, n_features=None, feature_names=None, what="data"):
 
 
 def _labels(data, what):
+    """The labels of `data`, finite and one per row (the objective checks its own rule at fit)."""
+    from ._validation import check_labels
+
     if data.y is None:
         raise CommandError(f"{what} file {data.path} has no labels (a 'label' column or array)")
-    return data.y
+    return check_labels(data.y, n_samples=data.X.shape[0], name=f"{what} file {data.path}: labels",
+                        what=f"{what} file {data.path}")
 
 
 # ----------------------------------------------------------------------------
 # Output files
 # ----------------------------------------------------------------------------
 def check_output(path, force, what="output"):
-    """Fail early (before any work) when `path` cannot or must not be written."""
+    """Fail early (before any work) when `path` cannot or must not be written (the rule of `check_output_path`)."""
     if path == "-":
         return
-    if os.path.isdir(path):
-        raise CommandError(f"{what} {path} is a directory")
-    if os.path.exists(path) and not force:
-        raise CommandError(f"{what} file {path} exists; pass --force to overwrite it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CommandError(f"cannot write {path}: folder {folder} does not exist")
+    from ._validation import check_output_path
+
+    try:
+        check_output_path(path, overwrite=force, what=f"{what} file", flag="--force")
+    except OSError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _write_atomic(path, write):
@@ -543,11 +549,10 @@ def _write_atomic(path, write):
 def _load_model(path):
     from .ranker import LambdaRanker
 
-    if not os.path.exists(path):
-        raise CommandError(f"model file {path} does not exist")
-    if os.path.isdir(path):
-        raise CommandError(f"model file {path} is a directory")
-    return LambdaRanker.load_model(path)
+    try:  # missing file, directory, damaged or foreign content: ltr._validation.read_model_json says which
+        return LambdaRanker.load_model(path)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------

@@ -44,6 +44,8 @@ import tempfile
 
 import numpy as np
 
+from ._validation import check_output_path
+
 #: LightGBM clamps thresholds to this magnitude (``Common::AvoidInf``).
 LIGHTGBM_MAX_THRESHOLD = 1e300
 
@@ -295,9 +297,7 @@ def save_lightgbm_model(model, path, overwrite=False, num_iteration=None):
     The text is written to a temporary file in the destination folder and
     renamed, so an interrupted export never leaves a truncated model.
     """
-    path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    path = check_output_path(path, overwrite, what="LightGBM model file")
     text = to_lightgbm_text(model, num_iteration=num_iteration)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".ltr-lightgbm-", dir=folder)

@@ -21,6 +21,8 @@ from ._threads import numba_threads
 from ._validation import (
     check_eval_sets,
     check_labels,
+    check_n_features,
+    check_objective_labels,
     check_position,
     check_query_args,
     check_sample_weight,
@@ -331,7 +333,7 @@ class LambdaRanker(BaseEstimator):
         position = check_position(position, n_samples)
         qid, group = check_query_args(n_samples, qid, group)
         objective = self._make_objective()
-        objective.validate_labels(y)  # in the caller's row order, so a reported row number is theirs
+        check_objective_labels(objective, y)  # in the caller's row order, so a reported row number is theirs
         # Rows in canonical order (by query id, then content hash): any permutation
         # of the input rows trains the same model. Raw X is never copied; its rows
         # are reordered while binning.
@@ -355,8 +357,7 @@ class LambdaRanker(BaseEstimator):
 
         with numba_threads(self.n_jobs):
             if init_booster is not None:
-                if init_booster.n_features != X.shape[1]:
-                    raise ValueError(f"init_model has {init_booster.n_features} features, X has {X.shape[1]}")
+                check_n_features(X.shape[1], init_booster.n_features, "X", owner="init_model")
                 bin_mapper = init_booster.bin_mapper
             else:
                 bin_mapper = BinMapper(max_bin=self.max_bin, seed=seed & 0xFFFFFFFF)

@@ -154,7 +154,7 @@ def test_bad_input_raises(call):
         call([0, 1], [0.5, 1.5])
     with pytest.raises(ValueError, match="y_true must lie in"):
         call([0, 2], [0.5, 0.5])
-    with pytest.raises(ValueError, match="different lengths"):
+    with pytest.raises(ValueError, match="y_prob has 2 entries but y_true has 3 rows"):
         call([0, 1, 1], [0.5, 0.5])
     with pytest.raises(ValueError, match="NaN"):
         call([0, 1], [0.5, np.nan])
@@ -164,9 +164,9 @@ def test_bad_input_raises(call):
         call(np.zeros((2, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="non-negative"):
         call([0, 1], [0.5, 0.5], sample_weight=[1.0, -1.0])
-    with pytest.raises(ValueError, match="sums to zero"):
+    with pytest.raises(ValueError, match="sample_weight is zero for every row"):
         call([0, 1], [0.5, 0.5], sample_weight=[0.0, 0.0])
-    with pytest.raises(ValueError, match="sample_weight has length"):
+    with pytest.raises(ValueError, match="sample_weight has 1 entries but y_true has 2 rows"):
         call([0, 1], [0.5, 0.5], sample_weight=[1.0])
 
 

@@ -421,13 +421,48 @@ def test_bad_evaluate_and_predict_inputs(capsys, files):
     wide = tmp_path / "wide.txt"
     wide.write_text("1 qid:1 1:0.5 9:0.1\n")
     code, _, err = run(capsys, "predict", model, str(wide), "-o", "-")
-    assert_one_line_error(code, err, 1, "9 features", "trained on 5")
+    assert_one_line_error(code, err, 1, "9 features", "expecting 5")
     noqid = tmp_path / "noqid.txt"
     noqid.write_text("1 1:0.5\n0 1:0.1\n")
     code, _, err = run(capsys, "evaluate", model, str(noqid))
     assert_one_line_error(code, err, 1, "no query ids")
     code, _, err = run(capsys, "predict", model, test, "-o", str(tmp_path / "missing-dir" / "s.txt"))
     assert_one_line_error(code, err, 1, "does not exist")
+
+
+def test_data_file_errors_come_from_the_validation_layer(capsys, files):
+    # The command line reads files, then checks what it read with ltr._validation:
+    # the same rule and wording as the Python API, with the file named.
+    tmp_path, train, _, test = files
+    X, y, qid = ranking_data(n_queries=4)
+    cases = {
+        "nan_qid.npz": (dict(X=X, y=y, qid=np.where(np.arange(len(y)) == 3, np.nan, qid)),
+                        ["nan_qid.npz: qid contains NaN or infinite values"]),
+        "short_y.npz": (dict(X=X, y=y[:-1], qid=qid), ["short_y.npz: labels has 39 entries but", "one label per row"]),
+        "text_y.npz": (dict(X=X, y=np.array(["a"] * len(y)), qid=qid), ["text_y.npz: labels must hold numbers"]),
+        "short_qid.npz": (dict(X=X, y=y, qid=qid[:5]), ["short_qid.npz: qid has 5 entries", "one query id per row"]),
+        "nan_y.npz": (dict(X=X, y=np.where(np.arange(len(y)) == 2, np.nan, y), qid=qid),
+                      ["TRAIN file", "nan_y.npz: labels contains NaN or infinite values (row 2)"]),
+        "empty.npz": (dict(X=np.empty((0, 5)), y=np.empty(0), qid=np.empty(0)), ["X has 0 rows"]),
+        "flat.npz": (dict(X=np.arange(5.0), y=y[:5], qid=qid[:5]), ["flat.npz: X must be 2-dimensional"]),
+    }
+    for name, (arrays, needles) in cases.items():
+        np.savez(tmp_path / name, **arrays)
+        code, out, err = run(capsys, "fit", str(tmp_path / name), "-q")
+        assert_one_line_error(code, err, 1, *needles)
+        assert out == ""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(label=y, qid=qid)
+    frame.assign(city=["paris", "oslo"] * (len(y) // 2)).to_parquet(tmp_path / "text.parquet")
+    code, _, err = run(capsys, "fit", str(tmp_path / "text.parquet"), "-q")
+    assert_one_line_error(code, err, 1, "text.parquet has non-numeric column(s) 'city'", "encode categories")
+    frame.assign(qid=[None] + [f"q{v}" for v in qid[1:]]).to_parquet(tmp_path / "qid.parquet")
+    code, _, err = run(capsys, "fit", str(tmp_path / "qid.parquet"), "-q")
+    assert_one_line_error(code, err, 1, "qid.parquet: 'qid' contains missing values")
+    # a model path that is a folder: the model-file rule of read_model_json
+    code, _, err = run(capsys, "info", str(tmp_path))
+    assert_one_line_error(code, err, 1, "is a directory, not an ltr model file")
 
 
 def test_debug_shows_the_traceback(capsys, tmp_path):

@@ -25,6 +25,7 @@ from .._dtypes import G_H_DTYPE, IDX_DTYPE, PTR_DTYPE, X_BINNED_DTYPE
 from .._canonical import canonical_order, row_hashes
 from .._random import iteration_rng, splitmix64
 from .._rowset import LocalRowSet
+from .._validation import check_objective_labels
 from .._threads import numba_threads
 from ..objectives import Objective
 from ..objectives._base import reduce_statistics
@@ -120,7 +121,7 @@ class Partition:
         """
         obj = copy.deepcopy(objective)
         obj.query_offset_ = self.query_offset
-        obj.validate_labels(self.y)
+        check_objective_labels(obj, self.y)  # the objective's range, raised as a LabelError
         obj.setup(self.y, self.group_ptr, sample_weight=self.weight, seed=seed, position=self.position)
         obj.query_offset_ = self.query_offset
         self.objective = obj

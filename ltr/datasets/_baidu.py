@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit
 
 from .._dtypes import NJIT
+from .._validation import check_position
 from ._floatparse import HARD, OK, parse_number
 from ._io import iter_blocks
 
@@ -346,10 +347,10 @@ def _expand_table(table, name, features, embedding, doc_columns, query_columns):
 
     position = click = label = None
     if "position" in out:
-        position = out["position"].astype(np.int32)
-        if position.size and position.min() < 1:
-            bad = int(qid[np.argmax(position < 1)])
-            raise ValueError(f"{name}, session row {bad}: positions must be >= 1, got {position.min()}")
+        # The rule is the estimator's (check_position); the message adds the session row.
+        below = out["position"] < 1
+        where = f"{name}, session row {int(qid[np.argmax(below)])}" if below.any() else name
+        position = check_position(out["position"], n_rows, name=f"{where}: position").astype(np.int32)
     if "click" in out:
         c = out["click"]
         if c.size and not np.all((c == 0) | (c == 1)):

@@ -31,47 +31,33 @@ import numbers
 
 import numpy as np
 
+from .._validation import LabelError, LTRValueError, as_numeric_1d, check_finite, check_n_entries, check_sample_weight
+
 _STRATEGIES = ("quantile", "uniform")
 
 
 # ---------------------------------------------------------------------------
 # Input checks
 # ---------------------------------------------------------------------------
-def _check_1d(name, a):
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+def _check_1d(name, a, error=LTRValueError):
+    """`a` as finite 1-d float64 (the rules of ``ltr._validation``)."""
+    arr = as_numeric_1d(a, name, error=error)
+    check_finite(arr, name, error=error)
     return arr
 
 
 def _check_inputs(y_true, y_prob, sample_weight):
     """Validated float64 arrays ``(y, p, w)``; ``w`` is None without weights."""
-    y = _check_1d("y_true", y_true)
+    y = _check_1d("y_true", y_true, LabelError)
     p = _check_1d("y_prob", y_prob)
-    if y.shape[0] != p.shape[0]:
-        raise ValueError(f"y_true and y_prob have different lengths ({y.shape[0]} and {p.shape[0]})")
+    check_n_entries(p.shape[0], y.shape[0], "y_prob", what="y_true", item="probability")
     if y.shape[0] == 0:
-        raise ValueError("y_true and y_prob are empty")
+        raise LTRValueError("y_true and y_prob are empty")
     if np.any((y < 0) | (y > 1)):
-        raise ValueError("y_true must lie in [0, 1] (binary labels or rates); map graded labels first")
+        raise LabelError("y_true must lie in [0, 1] (binary labels or rates); map graded labels first")
     if np.any((p < 0) | (p > 1)):
-        raise ValueError("y_prob must lie in [0, 1]; pass probabilities (predict_proba), not raw scores")
-    w = None
-    if sample_weight is not None:
-        w = _check_1d("sample_weight", sample_weight)
-        if w.shape[0] != y.shape[0]:
-            raise ValueError(f"sample_weight has length {w.shape[0]}, expected {y.shape[0]}")
-        if np.any(w < 0):
-            raise ValueError("sample_weight must be non-negative")
-        if not np.sum(w) > 0:
-            raise ValueError("sample_weight sums to zero")
+        raise LTRValueError("y_prob must lie in [0, 1]; pass probabilities (predict_proba), not raw scores")
+    w = check_sample_weight(sample_weight, y.shape[0], what="y_true")
     return y, p, w
 
 
