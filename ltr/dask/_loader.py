@@ -26,6 +26,7 @@ import numpy as np
 
 from .._dtypes import PTR_DTYPE
 from .._query import QueryError, layout_from_group, layout_from_qid
+from .._validation import check_shape
 
 
 @dataclass
@@ -102,16 +103,14 @@ def as_dask_inputs(X, y, qid, sample_weight, position, n_workers):
             if cols and all(isinstance(c, str) for c in cols):
                 feature_names = np.asarray(cols, dtype=object)
         X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
+        check_shape(X.shape, "X")
         step = max(1, -(-X.shape[0] // max(1, n_workers)))
         X = da.from_array(X, chunks=(step, X.shape[1]))
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got a dask array of shape {X.shape}")
+        check_shape(X.shape, "X")
     if any(np.isnan(c) for c in X.chunks[0]):
         X = X.compute_chunk_sizes()
-    if X.shape[0] == 0:
-        raise ValueError("X has no rows")
+    check_shape(X.shape, "X")
     if len(X.chunks[1]) != 1:
         X = X.rechunk({1: X.shape[1]})
     row_chunks = X.chunks[0]
