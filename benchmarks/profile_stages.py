@@ -57,7 +57,7 @@ def main():
     data = generated_data(args.rows)
     X, y, q = (np.load(data[k]) for k in ("X_train", "y_train", "q_train"))
 
-    for name in ("build_histogram", "build_histogram_with_scratch", "partition_rows", "add_leaf_values"):
+    for name in ("build_histogram", "build_histogram_with_scratch", "partition_rows", "partition_rows_column", "add_leaf_values"):
         if hasattr(rowset_module, name):
             _wrap(rowset_module, name, name)
     _wrap(grower_module, "find_best_split", "find_best_split")

@@ -12,7 +12,8 @@ import numpy as np
 
 from ._dtypes import IDX_DTYPE
 from ._histogram import build_histogram_with_scratch, histogram_scratch_size
-from ._splitting import add_leaf_values, partition_rows
+from ._splitting import add_leaf_values, partition_rows_column
+from .binning import to_column_major
 
 
 class LocalRowSet:
@@ -24,6 +25,9 @@ class LocalRowSet:
 
     def __init__(self, X_binned, missing_bin):
         self.X_binned = X_binned
+        # Column-major copy (n_features x n bytes) for partitions: the split
+        # feature's bins of a node's rows are then a few bytes apart.
+        self.X_columns = to_column_major(X_binned)
         self.missing_bin = missing_bin
         n = X_binned.shape[0]
         self.buffer = np.empty(n, dtype=IDX_DTYPE)
@@ -64,8 +68,8 @@ class LocalRowSet:
         Returns the number of rows sent left.
         """
         a, b = self.start[leaf], self.end[leaf]
-        mid = partition_rows(self.X_binned, self.rows, a, b, feature, bin_idx, missing_left, self.missing_bin,
-                             self.buffer)
+        mid = partition_rows_column(self.X_columns[feature], self.rows, a, b, bin_idx, missing_left, self.missing_bin,
+                                    self.buffer, numba.get_num_threads())
         self.end[leaf] = mid
         self.start[right_leaf] = mid
         self.end[right_leaf] = b
