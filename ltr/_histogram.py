@@ -119,11 +119,12 @@ def build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scr
     Notes
     -----
     With B = `histogram_blocks` row blocks (contiguous, as equal as
-    possible) and feature groups of FEATURE_GROUP, every (block, group) task
-    walks its rows in chunks of ROW_CHUNK: it gathers the chunk's
-    (g, h, 1) once, then adds them to the 4-wide bins of its features, so a
-    row's bins are read once and the histograms being written stay in L2.
-    The result is
+    possible), every (block, feature group) task walks its rows in chunks of
+    ROW_CHUNK: it gathers the chunk's (g, h) once, then, one sub-block of
+    about FEATURE_GROUP features at a time, adds (g, h, 1) to the 4-wide bins
+    of its features, so a row's bins are read from memory once and the bins
+    being written stay in L2. The bins of the next chunk's rows are
+    prefetched. The result is
 
         hist[f, b] = sum over blocks k = 0..B-1 (in order) of
                      sum over rows of block k (in order) of (g, h, 1)
