@@ -6,34 +6,98 @@ take the rows of one node and fill a histogram, so the same functions serve
 single-process training and per-partition histograms summed across Dask
 workers.
 
-Parallelism is over groups of features: every thread scans all rows of the
-node for its own features. Each (feature, bin) sum is then accumulated in
-row order whatever the number of threads, so histograms, and the models
-built from them, are bit-identical for any ``n_jobs``.
+Work is cut into tasks of (row block, feature group). The row blocks depend
+only on the number of rows of the node, never on the number of threads:
+every (feature, bin) sum is accumulated in row order inside a block, and
+the block sums are added in block order. Histograms, and the models built
+from them, are therefore bit-identical for any ``n_jobs``.
 """
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._dtypes import NJIT, NJIT_PARALLEL
 
 #: Rows per chunk: a chunk's bins and gradients stay in L1/L2 while every
-#: feature sub-block of the thread's group is accumulated from them.
+#: feature sub-block of the task is accumulated from them.
 ROW_CHUNK = 256
-#: Features per sub-block: their histograms (32 x 256 x 24 B = 196 KB) stay in L2.
-FEATURE_SUB_BLOCK = 32
+#: Features per accumulation sub-block: their 4-wide bins
+#: (32 x 256 x 32 B = 262 KB) stay in L2.
+FEATURE_GROUP = 32
+#: A node is cut into row blocks of at least this many rows (fewer rows: one
+#: block, threads split the features only).
+MIN_BLOCK_ROWS = 32768
+#: At most this many row blocks: bounds the scratch memory and the cost of
+#: summing the blocks (16 x 136 features x 256 bins x 32 B = 18 MB).
+MAX_BLOCKS = 16
+#: ... and at most this many bytes of block histograms, for wide data.
+MAX_SCRATCH_BYTES = 64 << 20
+
+
+@intrinsic
+def _add4(typingctx, arr, index, v0, v1, v2):
+    """arr.flat[index:index + 4] += (v0, v1, v2, 0) as one 256-bit vector operation.
+
+    Numba leaves LLVM's SLP vectoriser off, so the three scalar adds of a bin
+    would be three load-add-store triplets; one vector load-add-store is
+    10-20% faster per update. Each lane is an ordinary IEEE add, so the sums
+    are bit-identical to the scalar code. `arr` must be a C-contiguous
+    float64 array and index a multiple of 4 inside it (not checked).
+    """
+    sig = types.void(arr, index, types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        dbl = ir.DoubleType()
+        vec_t = ir.VectorType(dbl, 4)
+        vec = ir.Constant(vec_t, ir.Undefined)
+        for lane, val in enumerate(args[2:]):
+            vec = builder.insert_element(vec, val, ir.Constant(ir.IntType(32), lane))
+        vec = builder.insert_element(vec, ir.Constant(dbl, 0.0), ir.Constant(ir.IntType(32), 3))
+        ptr = builder.gep(ary.data, [args[1]])
+        vptr = builder.bitcast(ptr, vec_t.as_pointer())
+        old = builder.load(vptr, align=8)
+        builder.store(builder.fadd(old, vec), vptr, align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _prefetch(typingctx, arr, index):
+    """Hint the CPU to bring the cache line of arr.flat[index] into L1 (no effect on results)."""
+    sig = types.void(arr, index)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(**NJIT)
+def histogram_blocks(n_rows, n_used, n_bins):
+    """Number of row blocks of a node with `n_rows` rows (a function of the sizes only)."""
+    by_rows = n_rows // MIN_BLOCK_ROWS
+    by_memory = MAX_SCRATCH_BYTES // max(1, n_used * n_bins * 32)
+    return max(1, min(by_rows, MAX_BLOCKS, by_memory))
+
+
+@njit(**NJIT)
+def histogram_scratch_size(n_rows, n_used, n_bins):
+    """float64 elements of scratch `build_histogram_with_scratch` needs for such a node."""
+    return histogram_blocks(n_rows, n_used, n_bins) * n_used * n_bins * 4
 
 
 @njit(**NJIT_PARALLEL)
-def gather_gradients(rows, grad, hess, ordered_grad, ordered_hess):
-    """ordered_grad[j] = grad[rows[j]] (OUT), same for hess."""
-    for j in prange(rows.shape[0]):
-        i = rows[j]
-        ordered_grad[j] = grad[i]
-        ordered_hess[j] = hess[i]
-
-
-@njit(**NJIT_PARALLEL)
-def build_histogram(X_binned, rows, grad, hess, features, hist, n_threads):
+def build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scratch, n_threads):
     """Fill `hist` (OUT) with the sums over `rows` for the listed `features`.
 
     Parameters
@@ -46,54 +110,110 @@ def build_histogram(X_binned, rows, grad, hess, features, hist, n_threads):
         Features to histogram (increasing). Histograms of other features are
         not touched; the split finder ignores them.
     hist : ndarray of float64, shape (n_features, n_bins, 3)
+    scratch : ndarray of float64, at least ``histogram_scratch_size(...)`` elements
+        Block histograms (overwritten).
     n_threads : int
-        Number of feature groups (``numba.get_num_threads()``); any value
-        gives the same result.
+        ``numba.get_num_threads()``: only sizes the feature groups of a node
+        with few row blocks; any value gives the same result.
 
     Notes
     -----
-    Threads split the features into contiguous groups. Each thread walks the
-    rows in chunks of ROW_CHUNK; for each chunk it gathers the gradients once
-    and then accumulates sub-blocks of FEATURE_SUB_BLOCK features, so a row's
-    bins are read from memory once and the histograms being written stay in
-    cache (2-5x faster than one pass over all rows per feature block). Every
-    (feature, bin) sum is still accumulated in row order, so the result is
-    bit-identical for any number of threads.
+    With B = `histogram_blocks` row blocks (contiguous, as equal as
+    possible), every (block, feature group) task walks its rows in chunks of
+    ROW_CHUNK: it gathers the chunk's (g, h) once, then, one sub-block of
+    about FEATURE_GROUP features at a time, adds (g, h, 1) to the 4-wide bins
+    of its features, so a row's bins are read from memory once and the bins
+    being written stay in L2. The bins of the next chunk's rows are
+    prefetched. The result is
+
+        hist[f, b] = sum over blocks k = 0..B-1 (in order) of
+                     sum over rows of block k (in order) of (g, h, 1)
+
+    which depends on the rows only, not on the number of threads. Counts are
+    sums of 1.0, exact up to 2**53.
     """
     n_rows = rows.shape[0]
     n_used = features.shape[0]
     n_bins = hist.shape[1]
-    n_groups = max(1, min(n_threads, n_used))
-    per_group = (n_used + n_groups - 1) // n_groups
-    for grp in prange(n_groups):
+    n_blocks = histogram_blocks(n_rows, n_used, n_bins)
+    # Feature groups only spread a node with few blocks over the threads: they
+    # change no sum, only which thread computes it.
+    n_groups = min(max(1, n_threads), max(1, n_used)) if n_blocks < 4 * n_threads else 1
+    per_group = (n_used + n_groups - 1) // n_groups if n_used > 0 else 0
+    block_rows = (n_rows + n_blocks - 1) // n_blocks
+    row_bytes = X_binned.shape[1]
+    # features are increasing and distinct, so all of them are used iff features == arange
+    all_features = n_used == row_bytes
+    acc = scratch[:n_blocks * n_used * n_bins * 4]
+    bin_stride = 4
+    feature_stride = n_bins * 4
+    block_stride = n_used * feature_stride
+    for task in prange(n_blocks * n_groups):
+        blk = task // n_groups
+        grp = task - blk * n_groups
         k0 = grp * per_group
         k1 = min(k0 + per_group, n_used)
-        for k in range(k0, k1):
-            f = features[k]
-            for b in range(n_bins):
-                hist[f, b, 0] = 0.0
-                hist[f, b, 1] = 0.0
-                hist[f, b, 2] = 0.0
-        g_chunk = np.empty(ROW_CHUNK, dtype=np.float64)
-        h_chunk = np.empty(ROW_CHUNK, dtype=np.float64)
-        for c0 in range(0, n_rows, ROW_CHUNK):
-            c1 = min(c0 + ROW_CHUNK, n_rows)
+        r0 = blk * block_rows
+        r1 = min(r0 + block_rows, n_rows)
+        base = blk * block_stride
+        n_sub = max(1, (k1 - k0 + FEATURE_GROUP - 1) // FEATURE_GROUP)
+        sub = max(1, (k1 - k0 + n_sub - 1) // n_sub)  # equal sub-blocks: 68 = 34 + 34, not 32 + 32 + 4
+        acc[base + k0 * feature_stride:base + k1 * feature_stride] = 0.0
+        gh = np.empty((ROW_CHUNK, 2), dtype=np.float64)
+        for c0 in range(r0, r1, ROW_CHUNK):
+            c1 = min(c0 + ROW_CHUNK, r1)
             for j in range(c0, c1):
                 i = rows[j]
-                g_chunk[j - c0] = grad[i]
-                h_chunk[j - c0] = hess[i]
-            for s0 in range(k0, k1, FEATURE_SUB_BLOCK):
-                s1 = min(s0 + FEATURE_SUB_BLOCK, k1)
+                gh[j - c0, 0] = grad[i]
+                gh[j - c0, 1] = hess[i]
+            # prefetch the bins of the next chunk's rows: a node's rows are
+            # scattered, and the sub-block loops below would wait on each one
+            n1 = min(c1 + ROW_CHUNK, r1)
+            for j in range(c1, n1):
+                o = rows[j] * row_bytes
+                for off in range(0, row_bytes, 64):
+                    _prefetch(X_binned, o + off)
+                _prefetch(X_binned, o + row_bytes - 1)
+            # sub-blocks of FEATURE_GROUP features: the chunk's rows are read
+            # from memory by the first sub-block, from cache by the others
+            for s0 in range(k0, k1, sub):
+                s1 = min(s0 + sub, k1)
                 for j in range(c0, c1):
                     i = rows[j]
-                    g = g_chunk[j - c0]
-                    h = h_chunk[j - c0]
-                    for k in range(s0, s1):
-                        f = features[k]
-                        b = X_binned[i, f]
-                        hist[f, b, 0] += g
-                        hist[f, b, 1] += h
-                        hist[f, b, 2] += 1.0
+                    g = gh[j - c0, 0]
+                    h = gh[j - c0, 1]
+                    if all_features:
+                        # features[k] == k: no indirection (20% faster per update)
+                        for k in range(s0, s1):
+                            b = X_binned[i, k]
+                            _add4(acc, base + k * feature_stride + b * bin_stride, g, h, 1.0)
+                    else:
+                        for k in range(s0, s1):
+                            b = X_binned[i, features[k]]
+                            _add4(acc, base + k * feature_stride + b * bin_stride, g, h, 1.0)
+    # sum the blocks in block order, one feature per iteration
+    for k in prange(n_used):
+        f = features[k]
+        for b in range(n_bins):
+            o = k * feature_stride + b * bin_stride
+            sg = acc[o]
+            sh = acc[o + 1]
+            sc = acc[o + 2]
+            for blk in range(1, n_blocks):
+                ob = blk * block_stride + o
+                sg += acc[ob]
+                sh += acc[ob + 1]
+                sc += acc[ob + 2]
+            hist[f, b, 0] = sg
+            hist[f, b, 1] = sh
+            hist[f, b, 2] = sc
+
+
+@njit(**NJIT)
+def build_histogram(X_binned, rows, grad, hess, features, hist, n_threads):
+    """`build_histogram_with_scratch` with a scratch buffer allocated per call."""
+    scratch = np.empty(histogram_scratch_size(rows.shape[0], features.shape[0], hist.shape[1]), dtype=np.float64)
+    build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scratch, n_threads)
 
 
 @njit(**NJIT_PARALLEL)

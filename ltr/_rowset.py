@@ -11,8 +11,9 @@ import numba
 import numpy as np
 
 from ._dtypes import IDX_DTYPE
-from ._histogram import build_histogram
-from ._splitting import add_leaf_values, partition_rows
+from ._histogram import build_histogram_with_scratch, histogram_scratch_size
+from ._splitting import add_leaf_values, partition_rows_column
+from .binning import to_column_major
 
 
 class LocalRowSet:
@@ -24,11 +25,16 @@ class LocalRowSet:
 
     def __init__(self, X_binned, missing_bin):
         self.X_binned = X_binned
+        # Column-major copy (n_features x n bytes) for partitions: the split
+        # feature's bins of a node's rows are then a few bytes apart.
+        self.X_columns = to_column_major(X_binned)
         self.missing_bin = missing_bin
         n = X_binned.shape[0]
         self.buffer = np.empty(n, dtype=IDX_DTYPE)
         self.rows = None
         self._mask_cache = None
+        # block histograms of build_histogram_with_scratch, grown on demand and reused
+        self._hist_scratch = np.empty(0, dtype=np.float64)
 
     def start_tree(self, rows, grad, hess):
         """Begin a tree on `rows` (int32, increasing; owned by the row set) with these gradients."""
@@ -49,7 +55,12 @@ class LocalRowSet:
         r = self.rows[self.start[leaf]:self.end[leaf]]
         if self._mask_cache is None or self._mask_cache[0] is not feature_mask:
             self._mask_cache = (feature_mask, np.flatnonzero(feature_mask).astype(np.int32))
-        build_histogram(self.X_binned, r, self.grad, self.hess, self._mask_cache[1], out, numba.get_num_threads())
+        features = self._mask_cache[1]
+        need = histogram_scratch_size(r.shape[0], features.shape[0], out.shape[1])
+        if self._hist_scratch.shape[0] < need:
+            self._hist_scratch = np.empty(need, dtype=np.float64)
+        build_histogram_with_scratch(self.X_binned, r, self.grad, self.hess, features, out, self._hist_scratch,
+                                     numba.get_num_threads())
 
     def split(self, leaf, right_leaf, feature, bin_idx, missing_left):
         """Split `leaf`: its left part keeps the id `leaf`, the right part becomes `right_leaf`.
@@ -57,8 +68,8 @@ class LocalRowSet:
         Returns the number of rows sent left.
         """
         a, b = self.start[leaf], self.end[leaf]
-        mid = partition_rows(self.X_binned, self.rows, a, b, feature, bin_idx, missing_left, self.missing_bin,
-                             self.buffer)
+        mid = partition_rows_column(self.X_columns[feature], self.rows, a, b, bin_idx, missing_left, self.missing_bin,
+                                    self.buffer, numba.get_num_threads())
         self.end[leaf] = mid
         self.start[right_leaf] = mid
         self.end[right_leaf] = b

@@ -163,6 +163,93 @@ def partition_rows(X_binned, rows, start, end, feature, bin_idx, missing_left, m
     return n_left
 
 
+#: Below this many rows a partition runs on one thread (the parallel one makes three passes).
+PARALLEL_PARTITION_ROWS = 1 << 16
+
+
+@njit(**NJIT)
+def _goes_left(b, bin_idx, missing_left, missing_bin):
+    if b == missing_bin:
+        return missing_left
+    return b <= bin_idx
+
+
+@njit(**NJIT_PARALLEL)
+def partition_rows_column(column, rows, start, end, bin_idx, missing_left, missing_bin, buffer, n_threads):
+    """`partition_rows` reading the split feature's bins from its own column.
+
+    Parameters
+    ----------
+    column : ndarray of uint8, shape (n_samples,)
+        Bins of the split feature (a row of the column-major copy of the
+        binned matrix): consecutive rows of a node are a few bytes apart
+        instead of one matrix row (n_features bytes) apart.
+    rows, start, end, bin_idx, missing_left, missing_bin, buffer
+        As in `partition_rows`; `buffer` needs ``end - start`` elements.
+    n_threads : int
+        Blocks of a large node are partitioned in parallel. The stable
+        partition is unique, so the result does not depend on it.
+
+    Returns
+    -------
+    int
+        The index where the right child starts.
+
+    Notes
+    -----
+    Parallel version (nodes of PARALLEL_PARTITION_ROWS rows or more): each
+    block counts its left rows; a prefix sum gives every block where its
+    left rows and its right rows start; each block then copies its rows
+    there in order (into `buffer`), and `buffer` is copied back. Rows
+    keep their order inside each child, as in the serial partition.
+    """
+    n = end - start
+    if n < PARALLEL_PARTITION_ROWS or n_threads <= 1:
+        n_left = start
+        n_right = 0
+        for j in range(start, end):
+            i = rows[j]
+            if _goes_left(column[i], bin_idx, missing_left, missing_bin):
+                rows[n_left] = i
+                n_left += 1
+            else:
+                buffer[n_right] = i
+                n_right += 1
+        for k in range(n_right):
+            rows[n_left + k] = buffer[k]
+        return n_left
+    n_blocks = 4 * n_threads
+    size = (n + n_blocks - 1) // n_blocks
+    left_count = np.zeros(n_blocks + 1, dtype=np.int64)
+    for blk in prange(n_blocks):
+        a = start + blk * size
+        e = min(a + size, end)
+        c = 0
+        for j in range(a, e):
+            if _goes_left(column[rows[j]], bin_idx, missing_left, missing_bin):
+                c += 1
+        left_count[blk + 1] = c
+    for blk in range(n_blocks):
+        left_count[blk + 1] += left_count[blk]  # exclusive prefix sums of the left counts
+    total_left = left_count[n_blocks]
+    for blk in prange(n_blocks):
+        a = start + blk * size
+        e = min(a + size, end)
+        lo = left_count[blk]
+        ro = total_left + (a - start) - left_count[blk]
+        for j in range(a, e):
+            i = rows[j]
+            if _goes_left(column[i], bin_idx, missing_left, missing_bin):
+                buffer[lo] = i
+                lo += 1
+            else:
+                buffer[ro] = i
+                ro += 1
+    for j in prange(n):
+        rows[start + j] = buffer[j]
+    return start + total_left
+
+
 @njit(**NJIT_PARALLEL)
 def add_leaf_values(rows, leaf_start, leaf_end, leaf_values, raw_score):
     """raw_score[rows[leaf_start[l]:leaf_end[l]]] += leaf_values[l] for every leaf l."""

@@ -85,3 +85,46 @@ def test_bit_identical_for_any_thread_count():
     finally:
         numba.set_num_threads(prev)
     assert np.array_equal(a, b)
+
+
+def test_row_blocks_are_summed_in_block_order():
+    # a node large enough for several row blocks: the result equals, bit for bit,
+    # the naive histogram of each block added in block order, whatever the thread count
+    from ltr._histogram import MIN_BLOCK_ROWS, histogram_blocks
+
+    n = 2 * MIN_BLOCK_ROWS + 1000
+    Xb, g, h = _data(n=n, f=6)
+    rows = np.sort(np.random.default_rng(3).choice(n, n - 500, replace=False)).astype(np.int32)
+    n_blocks = histogram_blocks(rows.shape[0], 6, 256)
+    assert n_blocks == 2
+    size = (rows.shape[0] + n_blocks - 1) // n_blocks
+    expected = np.zeros((6, 256, 3))
+    part = np.zeros((6, 256, 3))
+    for k in range(n_blocks):
+        build_histogram_naive(Xb, rows[k * size:(k + 1) * size], g, h, part)
+        expected += part
+    prev = numba.get_num_threads()
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            assert np.array_equal(_build(Xb, rows, g, h), expected)
+            # the feature-subset path (features[k] != k) sums in the same order
+            sub = _build(Xb, rows, g, h, np.array([1, 0, 1, 1, 0, 1], np.uint8))
+            assert np.array_equal(sub[[0, 2, 3, 5]], expected[[0, 2, 3, 5]])
+    finally:
+        numba.set_num_threads(prev)
+
+
+def test_scratch_kernel_reuses_a_larger_buffer():
+    from ltr._histogram import build_histogram_with_scratch, histogram_scratch_size
+
+    Xb, g, h = _data(n=5000, f=9)
+    rows = np.arange(0, 5000, 3, dtype=np.int32)
+    feats = np.arange(9, dtype=np.int32)
+    scratch = np.full(histogram_scratch_size(5000, 9, 256) + 17, np.nan)
+    out = np.zeros((9, 256, 3))
+    build_histogram_with_scratch(Xb, rows, g, h, feats, out, scratch, 2)
+    ref = np.zeros((9, 256, 3))
+    build_histogram_naive(Xb, rows, g, h, ref)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+    assert np.array_equal(out[..., 2], ref[..., 2])

@@ -101,3 +101,38 @@ def test_missing_only_left_is_encoded_as_missing_right():
                            1, 1e-3, 0.0, 0.0, rec)
     assert gain == pytest.approx(4.0 * 4.0 / 4.0 + 4.0 * 4.0 / 2.0)
     assert rec[MISSING_LEFT] == 0.0 and rec[BIN] == 2 and rec[LEFT_C] == 8
+
+
+def _partition_reference(col, rows, start, end, bin_idx, missing_left, missing_bin):
+    seg = rows[start:end]
+    b = col[seg]
+    left = np.where(b == missing_bin, missing_left, b <= bin_idx)
+    return np.concatenate([rows[:start], seg[left], seg[~left], rows[end:]]), start + int(left.sum())
+
+
+def test_column_partition_matches_stable_reference_serial_and_parallel():
+    import numba
+
+    from ltr._splitting import PARALLEL_PARTITION_ROWS, partition_rows_column
+    from ltr.binning import to_column_major
+
+    rng = np.random.default_rng(5)
+    n = 3 * PARALLEL_PARTITION_ROWS + 123
+    Xb = rng.integers(0, 256, size=(n, 3)).astype(np.uint8)
+    Xc = to_column_major(Xb)
+    assert Xc.shape == (3, n) and np.array_equal(Xc, Xb.T)
+    rows0 = np.sort(rng.choice(n, n - 5000, replace=False)).astype(np.int32)  # a node: increasing rows
+    for start, end in ((0, rows0.shape[0]), (7, 300), (5, rows0.shape[0] - 9)):
+        for bin_idx, missing_left in ((100, True), (100, False), (0, False), (254, True)):
+            expected, mid_expected = _partition_reference(Xc[1], rows0, start, end, bin_idx, missing_left, 255)
+            for threads in (1, 2, 3):
+                rows = rows0.copy()
+                buf = np.empty(n, np.int32)
+                mid = partition_rows_column(Xc[1], rows, start, end, bin_idx, missing_left, 255, buf, threads)
+                assert mid == mid_expected
+                assert np.array_equal(rows, expected)
+    # the row-major kernel agrees
+    rows = rows0.copy()
+    mid = partition_rows(Xb, rows, 0, rows.shape[0], 1, 100, True, 255, np.empty(n, np.int32))
+    expected, mid_expected = _partition_reference(Xc[1], rows0, 0, rows0.shape[0], 100, True, 255)
+    assert mid == mid_expected and np.array_equal(rows, expected)
