@@ -896,6 +896,16 @@ class DLA(_ClickObjective):
     weights reach 128); and without the clip, the few heavily weighted clicks
     at low positions are overfitted. Randomised or changing rankings (the
     same document at several positions) identify the propensities directly.
+
+    Measured on the benchmark's generated data (1000 queries, 2M sessions,
+    300 trees), the in-sample estimate is off by up to 22-26 % at eta = 1
+    and by more than 300 % at eta = 2. For the propensities themselves use
+    ``ltr.unbiased.estimate_propensity_cross_fit``: the same IPW and IRW
+    steps, but the relevance that the IRW step uses for a query comes from
+    rankers fitted on the other queries' clicks, so it cannot have memorised
+    that query's position effect (about 5 % at eta = 1 on the same data).
+    Then train the final ranker with ``objective='ipw'`` and those
+    propensities.
     """
 
     name = "dla"
