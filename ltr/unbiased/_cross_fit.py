@@ -38,11 +38,13 @@ Bias that remains (measured on ``benchmarks/bench_unbiased.py`` data). The
 out-of-fold relevance misses the part of the relevance that the production
 ranker saw and the out-of-fold model does not: given the same out-of-fold
 score, a document shown higher is on average more relevant. Iterated to its
-fixed point, the estimate therefore *under*-states the low positions
-(about -15 % at position 10, eta = 1, 1000 queries), while the in-sample
-estimate over-states them. Starting from ``P = 1`` the rounds contract
-towards that fixed point from above (error about +100 %, +25 %, +3 % after
-rounds 1, 2, 3 on the same data), so the default ``n_rounds=3`` stops
+fixed point, the estimate therefore *under*-states the low positions,
+while the in-sample estimate over-states them. On the generated data set
+of the benchmark (seed 0, 1000 queries, 2M sessions, eta = 1, 100-tree
+out-of-fold rankers), the largest error over positions 1-10 after rounds
+1, 2, 3, 4 is +114 %, +31 %, +6 %, -12 % (3 folds), and about -16 % after
+6 rounds (2 folds): the rounds contract towards the fixed point from
+above by a factor of about 3 per round. The default ``n_rounds=3`` stops
 between the two biases; a better relevance model (more queries, more
 folds) moves the fixed point itself towards the truth.
 """
