@@ -47,8 +47,8 @@ out-of-fold rankers), the largest error over positions 1-10 after rounds
 above by a factor of about 3 per round. On MQ2008 (fold 1, about 470
 lists of 9 documents, 3 folds) the contraction is slower (a factor of
 about 2): +231 %, +110 %, +55 %, +32 %, +14 %, +12 % after rounds 1-6 at
-eta = 1, then back out to about 20 % on the other side by round 10 (eta =
-2: +686 %, +159 %, +49 %, +12 %, +12 %, then about 25 %). The default
+eta = 1, then the largest error grows again to about 20 % by round 10
+(eta = 2: +686 %, +159 %, +49 %, +12 %, +12 %, then about 25 %). The default
 ``n_rounds=3`` suits the larger data set; it stops between the two biases
 there, and is too early on MQ2008, where 5 rounds do better. A better
 relevance model (more queries, more folds) moves the fixed point itself
