@@ -903,7 +903,11 @@ class DLA(_ClickObjective):
     ``ltr.unbiased.estimate_propensity_cross_fit``: the same IPW and IRW
     steps, but the relevance that the IRW step uses for a query comes from
     rankers fitted on the other queries' clicks, so it cannot have memorised
-    that query's position effect (about 5 % at eta = 1 on the same data).
+    that query's position effect. On the same data its largest error over
+    positions 1-10 is 7 % (eta = 1) and 10 % (eta = 2), mean over the three
+    data sets (worst single data set 15 %); on MQ2008, whose rounds contract
+    more slowly, 48 % and 131 % after the default 3 rounds (in-sample DLA:
+    94 % to 330 %).
     Then train the final ranker with ``objective='ipw'`` and those
     propensities.
     """
