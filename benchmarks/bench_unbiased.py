@@ -70,7 +70,8 @@ from ltr.unbiased import estimate_propensity_cross_fit, make_click_log  # noqa: 
 
 MQ2008 = REPO.parent / "shared" / "datasets" / "mq2008"
 MQ_FOLDS = [((1, 2, 3), 5), ((2, 3, 4), 1), ((3, 4, 5), 2), ((4, 5, 1), 3), ((5, 1, 2), 4)]
-ALL_METHODS = ["naive", "ipw_true", "dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit", "unbiased_lm", "lgb_naive", "lgb_position",
+ALL_METHODS = ["naive", "ipw_true", "dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit",
+               "unbiased_lm", "lgb_naive", "lgb_position",
                "xgb_unbiased", "skyline", "full_info"]
 PROPENSITY_METHODS = {"dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit", "unbiased_lm", "xgb_unbiased"}
 
