@@ -6,13 +6,20 @@
 2. Train on the clicks only: naive (clicks as labels) and DLA, which learns
    the examination propensity of each position together with the ranker.
 3. Score both on the true labels of unseen queries, and compare the learned
-   propensities with the simulator's.
+   propensities with the simulator's, and with the cross-fitted DLA
+   estimate (``estimate_propensity_cross_fit``: the relevance used to
+   estimate a query's propensities comes from rankers that never saw that
+   query's clicks, so they cannot memorise its position effect).
 
 Usage
-    python examples/unbiased_clicks.py [--queries 600] [--sessions 100000] [--eta 1]
+    python examples/unbiased_clicks.py [--queries 600] [--sessions 100000] [--eta 1] [--quick] [--output DIR]
+
+The propensity table is also written to DIR/propensities.csv (a temporary
+folder unless --output is given).
 """
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ltr import LambdaRanker  # noqa: E402
 from ltr.datasets import make_ranking  # noqa: E402
 from ltr.metrics import ndcg_score  # noqa: E402
-from ltr.unbiased import make_click_log  # noqa: E402
+from ltr.unbiased import estimate_propensity_cross_fit, make_click_log  # noqa: E402
 
 
 def main(argv=None):
@@ -31,14 +38,21 @@ def main(argv=None):
     ap.add_argument("--sessions", type=int, default=100_000)
     ap.add_argument("--eta", type=float, default=1.0, help="severity of the position bias")
     ap.add_argument("--trees", type=int, default=200)
+    ap.add_argument("--quick", action="store_true", help="small data and few trees (for CI)")
+    ap.add_argument("--output", type=Path, default=None, help="folder for propensities.csv (default: a temporary one)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.queries, args.sessions, args.trees = 100, 20_000, 15
+    out = args.output or Path(tempfile.mkdtemp(prefix="ltr-unbiased-clicks-"))
+    out.mkdir(parents=True, exist_ok=True)
 
     X, y, qid = make_ranking(n_queries=args.queries + 200, random_state=0)[:3]
     train = np.isin(qid, np.unique(qid)[: args.queries])
     X_test, y_test, q_test = X[~train], y[~train], qid[~train]
 
     log = make_click_log(X[train], y[train], qid[train], production_fraction=0.01, n_sessions=args.sessions,
-                         eta=args.eta, random_state=0)
+                         eta=args.eta, random_state=0,
+                         production_params=dict(n_estimators=20 if args.quick else 100))
     clicks = log.aggregated()  # one row per shown (query, document): click rate + impressions
     print(f"{log.n_sessions} sessions over {log.n_lists} queries -> {len(clicks)} training rows "
           f"({int(log.impressions().sum())} impressions)")
@@ -51,10 +65,20 @@ def main(argv=None):
         print(f"{name:26s} NDCG@10 on true labels: {ndcg_score(y_test, model.predict(X_test), qid=q_test):.4f}")
 
     est = dla.objective_.propensity_
+    cross = estimate_propensity_cross_fit(
+        clicks.X, clicks.y, clicks.qid, clicks.position, sample_weight=clicks.sample_weight,
+        ranker_params=dict(n_estimators=max(args.trees // 2, 10)), n_rounds=2 if args.quick else 3,
+        n_folds=2 if args.quick else 3,
+    ).propensity
     true = log.true_propensity()
-    print("\nposition   true    DLA   rel. error")
+    print("\nposition   true    DLA  cross-fit   rel. error (DLA, cross-fit)")
+    rows = ["position,true,dla,cross_fit"]
     for k in range(len(true)):
-        print(f"{k + 1:8d}  {true[k]:.3f}  {est[k]:.3f}  {abs(est[k] / true[k] - 1):.3f}")
+        print(f"{k + 1:8d}  {true[k]:.3f}  {est[k]:.3f}  {cross[k]:.3f}      "
+              f"{abs(est[k] / true[k] - 1):.3f}  {abs(cross[k] / true[k] - 1):.3f}")
+        rows.append(f"{k + 1},{true[k]:.6f},{est[k]:.6f},{cross[k]:.6f}")
+    (out / "propensities.csv").write_text("\n".join(rows) + "\n")
+    print(f"\npropensities written to {out / 'propensities.csv'}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,12 @@ They are printed next to the Baidu-ULTR curves of Hager et al. (SIGIR 2024,
 engine's log by intervention harvesting, and plotted.
 
 Usage
-    python examples/yandex_propensities.py [--out PLOT.png] [--split train|test|all]
+    python examples/yandex_propensities.py [--split train|test|all] [--quick] [--output DIR] [--out PLOT.png]
 
-The plot goes to a temporary directory unless --out is given.
+The plot goes to DIR/yandex_propensities.png (--output), to PLOT.png
+(--out), or to a temporary folder. Without the shared data sets the example
+says so and exits cleanly. --quick (for CI) uses the training split and
+caps the EM and DLA iterations.
 """
 import argparse
 import sys
@@ -57,9 +60,17 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=DATA, help="the shared datasets folder")
     ap.add_argument("--out", type=Path, default=None, help="where to save the plot (PNG)")
     ap.add_argument("--split", choices=("train", "test", "all"), default="all")
+    ap.add_argument("--output", type=Path, default=None, help="folder for the plot")
+    ap.add_argument("--quick", action="store_true", help="training split, capped iterations (for CI)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.split = "train"
 
-    npz = np.load(args.data / "yandex_relpred_click_sample" / "impressions.npz")
+    path = args.data / "yandex_relpred_click_sample" / "impressions.npz"
+    if not path.exists():
+        print(f"[skip] the Yandex click sample is not at {path}: nothing to do")
+        return None
+    npz = np.load(path)
     keep = np.ones(npz["click"].shape[0], dtype=bool)
     if args.split != "all":
         keep = npz["split"] == (0 if args.split == "train" else 1)
@@ -70,8 +81,9 @@ def main(argv=None):
     print(f"Yandex sample ({args.split}): {np.unique(session).size} sessions, {click.size} impressions, "
           f"{n_items} (query, URL) pairs, CTR {click.mean():.3f}")
 
-    em = estimate_propensity_em(click, position, item)
-    dla = estimate_propensity_dla(click, position, item, session)
+    iters = dict(max_iter=30) if args.quick else {}
+    em = estimate_propensity_em(click, position, item, **iters)
+    dla = estimate_propensity_dla(click, position, item, session, **iters)
     curves = {
         "pbm_em": em.propensity,
         "dla": dla.propensity,
@@ -105,7 +117,10 @@ def main(argv=None):
     ax.set_title("Position bias: Yandex click log (ours) vs Baidu-ULTR (Hager et al. 2024)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    out = args.out or Path(tempfile.mkdtemp(prefix="ltr_yandex_")) / "yandex_propensities.png"
+    if args.out is not None:
+        out = args.out
+    else:
+        out = (args.output or Path(tempfile.mkdtemp(prefix="ltr_yandex_"))) / "yandex_propensities.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out, dpi=120)

@@ -243,9 +243,11 @@ class LambdaRanker(BaseEstimator):
             loss = "lambdarank"
         elif base in ("softmax", "softmax_ce", "listnet"):
             loss = "softmax"
+        elif base == "yetirank":
+            loss = "yetirank"
         else:
-            raise ValueError(f"unbiased={self.unbiased!r} works with objective 'lambdamart' or 'softmax', "
-                             f"not {base!r}")
+            raise ValueError(f"unbiased={self.unbiased!r} works with objective 'lambdamart', 'softmax' or "
+                             f"'yetirank', not {base!r}")
         name = self._UNBIASED[self.unbiased]
         kwargs = {k: params[k] for k in ("sigmoid", "lambdarank_truncation_level", "lambdarank_norm")}
         if name != "unbiased_lambdamart":

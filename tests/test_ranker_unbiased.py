@@ -21,6 +21,7 @@ def clicks():
 @pytest.mark.parametrize("unbiased, objective, name, loss", [
     ("dla", "lambdamart", "dla", "lambdarank"),
     ("dla", "softmax", "dla", "softmax"),
+    ("dla", "yetirank", "dla", "yetirank"),
     ("naive", "lambdamart", "ipw", "lambdarank"),
     ("unbiased_lambdamart", "lambdamart", "unbiased_lambdamart", None),
 ])
@@ -43,7 +44,7 @@ def test_ipw_needs_propensity_and_bad_combinations(clicks):
         LambdaRanker(unbiased="ipw", n_estimators=2).fit(X, c, qid=qid, position=pos)
     m = LambdaRanker(unbiased="ipw", propensity=1.0 / np.arange(1, 11), n_estimators=2).fit(X, c, qid=qid, position=pos)
     np.testing.assert_allclose(m.objective_.propensity, 1.0 / np.arange(1, 11))
-    with pytest.raises(ValueError, match="lambdamart' or 'softmax'"):
+    with pytest.raises(ValueError, match="'lambdamart', 'softmax' or 'yetirank'"):
         LambdaRanker(objective="regression", unbiased="dla", n_estimators=2).fit(X, c, qid=qid, position=pos)
     with pytest.raises(AttributeError, match="no position propensities"):
         LambdaRanker(n_estimators=2).fit(X, c, qid=qid).propensity_

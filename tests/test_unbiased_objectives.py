@@ -476,3 +476,111 @@ def test_setup_errors(make, kwargs, match):
 def test_constructor_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# ---------------------------------------------------------------------------
+# Lists with equal clicks: exactly zero g and h (the Objective contract)
+# ---------------------------------------------------------------------------
+PROPENSITY8 = [1.0, 0.8, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: IPW(propensity=PROPENSITY8, ranker_loss="softmax"),
+    lambda: IPW(propensity=PROPENSITY8, ranker_loss="lambdarank"),
+    lambda: IPW(propensity=PROPENSITY8, ranker_loss="yetirank"),
+    lambda: DLA(ranker_loss="softmax", n_positions=8),
+    lambda: DLA(ranker_loss="lambdarank", n_positions=8),
+    lambda: DLA(ranker_loss="yetirank", n_positions=8),
+    lambda: UnbiasedLambdaMART(n_positions=8),
+], ids=["ipw-softmax", "ipw-lambdarank", "ipw-yetirank", "dla-softmax", "dla-lambdarank", "dla-yetirank", "ulm"])
+def test_lists_with_equal_clicks_get_zero_gradient(make):
+    # every row clicked at the same rate, no click, one row; the 4th list is informative.
+    # The position weights differ inside each list, so the weighted gains are not equal:
+    # only the click labels decide.
+    y = np.array([0.4, 0.4, 0.4, 0.0, 0.0, 0.0, 0.0, 1.0, 0.7, 0.0, 0.2, 0.0])
+    gp = np.array([0, 3, 7, 8, 12])
+    pos = np.array([1, 2, 3, 1, 2, 3, 4, 1, 1, 2, 3, 4])
+    obj = setup(make(), y, gp, pos, weight=np.full(len(y), 30.0))
+    if isinstance(obj, DLA):
+        obj.logits_ = np.log(PROPENSITY8)
+        obj._refresh_weights()
+    elif isinstance(obj, UnbiasedLambdaMART):
+        obj.t_plus_[:] = PROPENSITY8
+        obj.t_minus_[:] = np.linspace(1.0, 0.5, 8)
+    score = np.random.default_rng(0).normal(size=len(y))
+    g, h = grads(obj, score)
+    assert not g[:8].any() and not h[:8].any()
+    assert g[8:].any() and np.all(h[8:] >= 0)
+    if getattr(obj, "ranker_loss", "lambdarank") == "softmax":
+        # the loss excludes them too, so that it stays the potential of g
+        only = setup(make(), y[8:], gp[3:] - 8, pos[8:], weight=np.full(4, 30.0))
+        if isinstance(only, DLA):
+            only.logits_ = np.log(PROPENSITY8)
+            only._refresh_weights()
+        assert obj.loss(score) == pytest.approx(only.loss(score[8:]))
+
+
+# ---------------------------------------------------------------------------
+# YetiRank ranker loss
+# ---------------------------------------------------------------------------
+def test_yetirank_ranker_loss_is_yetirank_on_the_weighted_gains():
+    # Reference: the YetiRank objective (tested against its own plain-Python
+    # reference in tests/test_yetirank.py) on the labels G = c * w_pos, for
+    # lists whose clicks differ (the only ones the click objectives keep).
+    from ltr.objectives.yetirank import YetiRank
+
+    rng = np.random.default_rng(5)
+    y, gp, pos, score = random_lists(rng, 40, sizes=(2, 8), clicks="binary")
+    keep = [q for q in range(len(gp) - 1) if np.ptp(y[gp[q]:gp[q + 1]]) > 0]
+    rows = np.concatenate([np.arange(gp[q], gp[q + 1]) for q in keep])
+    y, pos, score = y[rows], pos[rows], score[rows]
+    gp = np.concatenate(([0], np.cumsum([gp[q + 1] - gp[q] for q in keep]))).astype(np.int64)
+    for obj in (IPW(propensity=PROPENSITY8, ranker_loss="yetirank"), DLA(ranker_loss="yetirank", n_positions=8)):
+        setup(obj, y, gp, pos)
+        if isinstance(obj, DLA):
+            obj.logits_ = np.log(PROPENSITY8)
+            obj._refresh_weights()
+        gain = y / np.asarray(PROPENSITY8)[pos - 1]
+        ref = YetiRank()
+        ref.setup(gain, gp, seed=0)
+        for it in (0, 3):
+            g, h = grads(obj, score, it)
+            g_ref, h_ref = grads(ref, score, it)
+            np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-15)
+        assert not np.array_equal(grads(obj, score, 0)[0], grads(obj, score, 1)[0])  # fresh rankings per iteration
+
+
+def test_yetirank_tiny_example_by_hand():
+    # Two documents, no click noise ambiguity: every noisy ranking has exactly
+    # one adjacent pair, at rank 0, so c_ab = 0.15 |G_a - G_b| whatever the noise.
+    y = np.array([1.0, 0.0])
+    obj = setup(IPW(propensity=[1.0, 0.25], ranker_loss="yetirank"), y, np.array([0, 2]), np.array([2, 1]))
+    score = np.array([0.3, -0.2])
+    g, h = grads(obj, score)
+    c = 0.15 * 4.0  # the click at position 2 weighs 1 / 0.25
+    rho = 1.0 / (1.0 + math.exp(score[0] - score[1]))
+    np.testing.assert_allclose(g, [-c * rho, c * rho], rtol=1e-12)
+    np.testing.assert_allclose(h, [c * rho * (1 - rho)] * 2, rtol=1e-12)
+
+
+def test_dla_yetirank_fit_is_deterministic_across_threads():
+    from ltr import LambdaRanker
+
+    rng = np.random.default_rng(2)
+    n_q, k = 60, 8
+    X = rng.normal(size=(n_q * k, 4))
+    c = (rng.random(n_q * k) < 0.3 + 0.2 * (X[:, 0] > 0)).astype(float)
+    qid = np.repeat(np.arange(n_q), k)
+    pos = np.tile(np.arange(1, k + 1), n_q)
+    fits = []
+    for n_jobs in (1, 2, 1):
+        m = LambdaRanker(objective="dla", objective_params=dict(ranker_loss="yetirank"), n_estimators=5,
+                         num_leaves=4, random_state=7, n_jobs=n_jobs).fit(X, c, qid=qid, position=pos)
+        fits.append((m.predict(X), m.objective_.propensity_.copy()))
+    for pred, prop in fits[1:]:
+        np.testing.assert_array_equal(pred, fits[0][0])
+        np.testing.assert_array_equal(prop, fits[0][1])
+    other = LambdaRanker(objective="dla", objective_params=dict(ranker_loss="yetirank"), n_estimators=5,
+                         num_leaves=4, random_state=8, n_jobs=1).fit(X, c, qid=qid, position=pos)
+    assert not np.array_equal(other.predict(X), fits[0][0])

@@ -89,3 +89,66 @@ def test_yandex_click_log_propensities(shared_datasets):
         assert p[9] > ctr[9]
     # the two estimators weigh the few position changes differently (PBM MLE vs DLA)
     assert np.max(np.abs(em.propensity - dla.propensity)) < 0.1
+
+
+# ---------------------------------------------------------------------------
+# Cross-fitted DLA (features, one fixed list per query)
+# ---------------------------------------------------------------------------
+def fixed_list_log(n_queries=60, k=6, seed=0, informative=True):
+    """One fixed list per query, click rates from the PBM, impressions per list."""
+    rng = np.random.default_rng(seed)
+    theta = np.array([1.0, 0.7, 0.5, 0.4, 0.3, 0.25])[:k]
+    X = rng.normal(size=(n_queries * k, 3)) if informative else np.zeros((n_queries * k, 3))
+    gamma = 1.0 / (1.0 + np.exp(-X[:, 0])) if informative else np.full(n_queries * k, 0.5)
+    qid = np.repeat(np.arange(n_queries), k)
+    pos = np.tile(np.arange(1, k + 1), n_queries)
+    imp = np.repeat(rng.integers(50, 200, n_queries).astype(float), k)
+    rate = rng.binomial(imp.astype(int), theta[pos - 1] * gamma) / imp
+    return X, rate, qid, pos, imp
+
+
+def test_cross_fit_without_features_is_the_ctr_ratio():
+    # Constant features: every out-of-fold ranker scores all rows alike, the
+    # relevance model is one constant, v = 1, and with every list showing the
+    # same positions the exact IRW step is the click-count ratio per position.
+    from ltr.unbiased import estimate_propensity_cross_fit
+
+    X, rate, qid, pos, imp = fixed_list_log(informative=False)
+    est = estimate_propensity_cross_fit(X, rate, qid, pos, sample_weight=imp, n_folds=2, n_rounds=2,
+                                        ranker_params=dict(n_estimators=3))
+    np.testing.assert_allclose(est.propensity, ctr_propensity(rate, pos, weight=imp), rtol=1e-10)
+    assert len(est.history) == 2 and est.propensity[0] == 1.0
+
+
+def test_cross_fit_is_deterministic_and_row_order_free():
+    from ltr.unbiased import estimate_propensity_cross_fit
+
+    X, rate, qid, pos, imp = fixed_list_log(seed=1)
+    kw = dict(sample_weight=imp, n_folds=3, n_rounds=2, ranker_params=dict(n_estimators=8, num_leaves=4))
+    a = estimate_propensity_cross_fit(X, rate, qid, pos, **kw)
+    b = estimate_propensity_cross_fit(X, rate, qid, pos, **kw)
+    np.testing.assert_array_equal(a.propensity, b.propensity)
+    perm = np.random.default_rng(0).permutation(len(rate))
+    kw["sample_weight"] = imp[perm]
+    c = estimate_propensity_cross_fit(X[perm], rate[perm], qid[perm], pos[perm], **kw)
+    np.testing.assert_allclose(c.propensity, a.propensity, rtol=1e-9)
+    np.testing.assert_allclose(c.relevance, a.relevance[perm], rtol=1e-9)
+    # another fold split gives another (close) estimate
+    d = estimate_propensity_cross_fit(X, rate, qid, pos, random_state=5, **dict(kw, sample_weight=imp))
+    assert not np.array_equal(d.propensity, a.propensity)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_folds=1), "n_folds"),
+    (dict(n_rounds=0), "n_rounds"),
+    (dict(relevance_model="tree"), "relevance_model"),
+    (dict(damping=0.0), "damping"),
+    (dict(sample_weight=-np.ones(12)), "sample_weight"),
+    (dict(n_folds=5), "at least as many queries"),
+])
+def test_cross_fit_errors(kwargs, match):
+    from ltr.unbiased import estimate_propensity_cross_fit
+
+    X, rate, qid, pos, imp = fixed_list_log(n_queries=2)
+    with pytest.raises(ValueError, match=match):
+        estimate_propensity_cross_fit(X, rate, qid, pos, **kwargs)

@@ -7,6 +7,8 @@
 * :func:`true_propensity`, :func:`click_probability`: the simulator's parameters.
 * :func:`estimate_propensity_em`, :func:`estimate_propensity_dla`,
   :func:`ctr_propensity`: propensities from a feature-less click log.
+* :func:`estimate_propensity_cross_fit`: DLA with out-of-fold relevance,
+  for logs where each query always shows the same list.
 
 The learning objectives themselves (``'ipw'``, ``'dla'``,
 ``'unbiased_lambdamart'``) live in :mod:`ltr.objectives.unbiased`.
@@ -18,6 +20,7 @@ from ._propensity import (
     estimate_propensity_em,
     relative_error,
 )
+from ._cross_fit import estimate_propensity_cross_fit
 from ._protocol import ClickLog, ClickTable, LinearScorer, make_click_log
 from ._simulation import EYE_TRACKING_EXAMINATION, click_probability, simulate_clicks, true_propensity
 
@@ -29,6 +32,7 @@ __all__ = [
     "PropensityEstimate",
     "click_probability",
     "ctr_propensity",
+    "estimate_propensity_cross_fit",
     "estimate_propensity_dla",
     "estimate_propensity_em",
     "make_click_log",
