@@ -22,13 +22,13 @@ sampling and ``random_strength=1``). ltr grows leaf-wise trees with Newton
 leaf values, in two settings: its defaults (at most 31 leaves, at least 20
 rows per leaf, as LightGBM's; no L2 penalty) and "CatBoost-matched" (at most
 64 leaves within depth 6, no minimum leaf size, and CatBoost's L2 leaf
-penalty for the loss: none for YetiRank, 3 for StochasticRank, whose ``h =
-1`` makes ltr's leaf ``-sum g / (n + 3)`` CatBoost's gradient step). The
+penalty for the loss: none for YetiRank, 3 for StochasticRank, whose
+``h = 1`` makes ltr's leaf ``-sum g / (n + 3)`` CatBoost's gradient step). The
 pass / fail lines (ltr >= CatBoost - 0.005) are judged on the
 CatBoost-matched rows; the default-shape differences are printed for
 information (LambdaMART, which has no CatBoost counterpart, gains as much
-from the depth-6 shape, so that gap is capacity). ltr's NDCG gain is ``2**y
-- 1``; CatBoost's StochasticRank gets ``type=Exp`` so that both smooth the
+from the depth-6 shape, so that gap is capacity). ltr's NDCG gain is
+``2**y - 1``; CatBoost's StochasticRank gets ``type=Exp`` so that both smooth the
 same metric (CatBoost's YetiRank has no gain parameter). Accuracy runs use
 one thread per model (the machine is shared; results do not depend on the
 thread count), the timing runs all cores.
