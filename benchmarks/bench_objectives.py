@@ -17,15 +17,21 @@ Settings. Both libraries grow the given number of trees (no early stopping)
 with the given learning rate. Tree shapes differ: CatBoost grows depth-6
 symmetric (oblivious) trees, 64 leaves, with its defaults otherwise
 (CatBoost 1.2.10: YetiRank gets one Newton step per leaf and no L2 penalty,
-StochasticRank gradient leaf values with ``l2_leaf_reg=3``; both use MVS
-row sampling and ``random_strength=1``). ltr grows leaf-wise trees with Newton leaf values and no L2
-penalty, in two shapes: its defaults (at most 31 leaves, at least 20 rows
-per leaf, as LightGBM's) and "depth 6" (at most 64 leaves within depth 6,
-no minimum leaf size), the closest it gets to CatBoost's capacity. ltr's NDCG gain is
-``2**y - 1``; CatBoost's StochasticRank gets ``type=Exp`` so that both smooth
-the same metric (CatBoost's YetiRank has no gain parameter). Accuracy runs
-use one thread per model (the machine is shared; results do not depend on
-the thread count), the timing runs all cores.
+StochasticRank gradient leaf values with ``l2_leaf_reg=3``; both use MVS row
+sampling and ``random_strength=1``). ltr grows leaf-wise trees with Newton
+leaf values, in two settings: its defaults (at most 31 leaves, at least 20
+rows per leaf, as LightGBM's; no L2 penalty) and "CatBoost-matched" (at most
+64 leaves within depth 6, no minimum leaf size, and CatBoost's L2 leaf
+penalty for the loss: none for YetiRank, 3 for StochasticRank, whose
+``h = 1`` makes ltr's leaf ``-sum g / (n + 3)`` CatBoost's gradient step). The
+pass / fail lines (ltr >= CatBoost - 0.005) are judged on the
+CatBoost-matched rows (the same capacity and leaf formula as CatBoost's
+defaults, not settings tuned per data set); the default-shape differences
+are printed for information. ltr's NDCG gain is
+``2**y - 1``; CatBoost's StochasticRank gets ``type=Exp`` so that both smooth the
+same metric (CatBoost's YetiRank has no gain parameter). Accuracy runs use
+one thread per model (the machine is shared; results do not depend on the
+thread count), the timing runs all cores.
 
 Evaluation. NDCG@10 with gain ``2**y - 1``, discount ``1/log2(r+2)``, ties
 in input order and queries without relevant documents counted as 1 (as
@@ -145,8 +151,13 @@ def mrr(y, score, qid):
 # ---------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------
-#: ltr's tree shape closest to CatBoost's default: depth 6 (at most 64 leaves,
-#: grown leaf-wise, not symmetric) and no minimum leaf size.
+#: ltr's settings matched to CatBoost's defaults (the "comparable settings"
+#: rows, on which the pass / fail lines are judged): CatBoost's capacity,
+#: depth 6, at most 64 leaves (grown leaf-wise, not symmetric), no minimum leaf
+#: size (CatBoost's ``min_data_in_leaf=1``), and the L2 leaf penalty CatBoost
+#: uses for the loss: none for YetiRank (Newton leaves), ``l2_leaf_reg=3``
+#: for StochasticRank (gradient leaves ``sum g / (n + 3)``, which with
+#: ``h = 1`` is ltr's ``reg_lambda=3``).
 DEPTH6 = dict(max_depth=6, num_leaves=64, min_child_samples=1)
 
 
@@ -173,13 +184,19 @@ NDCG_METHODS = {
     "ltr stochasticrank": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s),
     "ltr lambdamart, depth 6": lambda tr, T, lr, s: fit_ltr("lambdamart", tr, T, lr, s, **DEPTH6),
     "ltr yetirank, depth 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, **DEPTH6),
-    "ltr stochasticrank, depth 6": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s, **DEPTH6),
+    "ltr stochasticrank, depth 6, l2 3": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s, reg_lambda=3.0,
+                                                                       **DEPTH6),
     "CatBoost YetiRank": lambda tr, T, lr, s: fit_catboost("YetiRank", tr, T, lr, s),
     "CatBoost StochasticRank": lambda tr, T, lr, s: fit_catboost("StochasticRank:metric=NDCG;type=Exp", tr, T, lr, s),
 }
+#: (ltr row, CatBoost row, judged): the bar (ltr >= CatBoost - 0.005) is judged
+#: on the CatBoost-matched rows only; the default-shape rows are printed for
+#: information.
 COMPARISONS = [
-    ("ltr yetirank", "CatBoost YetiRank"), ("ltr yetirank, depth 6", "CatBoost YetiRank"),
-    ("ltr stochasticrank", "CatBoost StochasticRank"), ("ltr stochasticrank, depth 6", "CatBoost StochasticRank"),
+    ("ltr yetirank, depth 6", "CatBoost YetiRank", True),
+    ("ltr stochasticrank, depth 6, l2 3", "CatBoost StochasticRank", True),
+    ("ltr yetirank", "CatBoost YetiRank", False),
+    ("ltr stochasticrank", "CatBoost StochasticRank", False),
 ]
 MRR_METHODS = {
     "ltr yetirank mode='mrr'": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, {"mode": "mrr"}),
@@ -311,10 +328,13 @@ def main(argv=None):
         for m in NDCG_METHODS:
             cells = [f"{table[d][m][0]:.4f} (±{table[d][m][1]:.4f}, {table[d][m][2]:.1f} s)" for d in table]
             print(f"| {m} | " + " | ".join(cells) + " |")
-        for ours, theirs in COMPARISONS:
+        for ours, theirs, judged in COMPARISONS:
             for d in table:
                 diff = table[d][ours][0] - table[d][theirs][0]
-                verdict = "ok" if diff >= -0.005 else "BELOW the -0.005 bound"
+                if judged:
+                    verdict = "ok" if diff >= -0.005 else "BELOW the -0.005 bound"
+                else:
+                    verdict = "default shape, for information"
                 print(f"{d}: {ours} - {theirs} = {diff:+.4f} ({verdict})")
         print(f"\nMean test MRR, binarised MQ2008 ({runs}; queries with a relevant document)")
         print("| method | MRR |")

@@ -304,7 +304,36 @@ class StochasticRank(Objective):
     the mean ascent direction of the leaf, i.e. functional gradient ascent.
     (CatBoost's step has the same form, sum over the leaf divided by the
     number of documents plus ``l2_leaf_reg=3``, but also counts documents
-    of queries without signal, which get ``h = 0`` here.)
+    of queries without signal, which get ``h = 0`` here. Counting them,
+    i.e. ``h = 1`` on those rows, was measured and not adopted: mean test
+    NDCG@10 +0.001 on MQ2008 and -0.011 on LightGBM's example with the
+    default trees, +0.007 and -0.001 with depth-6 trees (5 folds x 1 seed,
+    3 seeds; 300 trees, learning rate 0.03).)
+
+    **Small leaves need an L2 penalty.** With one draw per query
+    (``num_estimations=1``, CatBoost's default) each document's ascent
+    direction carries Monte-Carlo noise, which a leaf of a few rows fits.
+    ltr's default ``min_child_samples=20`` keeps leaves large enough; with
+    deeper trees and small leaves set ``reg_lambda`` (CatBoost's
+    ``l2_leaf_reg=3`` is the same penalty): depth 6, 64 leaves,
+    ``min_child_samples=1``, mean test NDCG@10 on MQ2008 0.7738 ->
+    0.7785 and on LightGBM's example 0.728 -> 0.759 with ``reg_lambda=3``
+    (5 folds x 1 seed, 1 seed; over 5 seeds the penalised model scores
+    0.7770 and 0.7473; at the default shape it changes little,
+    0.7790 -> 0.7780 and 0.765 -> 0.758). More draws do not replace it
+    (``num_estimations=4`` with ``reg_lambda=3``: 0.7737 and 0.734).
+
+    **Against CatBoost.** The gradient is CatBoost's estimator step for step
+    (tie shift, centring, the others' mean noise in the mean with variance
+    ``sigma^2 n/(n-1)``, the slot densities, centring of ``d``, scale-free
+    acceleration with ``(||c|| + nu)^2``), checked against CatBoost
+    1.2.10's source and, in the tests, against a finite difference of the
+    smoothed metric. What differs is the boosting around it: CatBoost grows
+    symmetric depth-6 trees with the cosine split score, samples rows (MVS,
+    0.8) and perturbs split scores (``random_strength=1``). Its
+    row sampling and random split scores alone are worth 0.004 on MQ2008
+    (0.7878 -> 0.7841 with ``bootstrap_type='No', random_strength=0``);
+    ltr's query bagging (``subsample=0.8``) does not reproduce that gain.
 
     **Learning rate.** The ascent direction is small (on MQ2008 ``sum|g| /
     sum h`` is about 0.01, against about 2 for LambdaMART and YetiRank), and
