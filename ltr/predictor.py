@@ -119,6 +119,12 @@ class Ensemble:
         self.leaf_value = cat("leaf_value", np.float64)
         self._packed = None
 
+    def __getstate__(self):
+        # The packed layout is rebuilt on first use; pickles stay half the size.
+        state = self.__dict__.copy()
+        state["_packed"] = None
+        return state
+
     @property
     def packed(self):
         """The `PackedForest` of these trees (built on first use: training never needs it)."""

@@ -496,3 +496,21 @@ def test_gradients_do_not_depend_on_previous_calls():
         g_fresh, h_fresh = _compute(y, s, ptr)
         np.testing.assert_array_equal(g, g_fresh)
         np.testing.assert_array_equal(h, h_fresh)
+
+
+def test_pickled_objective_drops_the_rank_hint():
+    import pickle
+
+    rng = np.random.default_rng(13)
+    ptr, y, s = _random_queries(rng, n_queries=20, max_size=30)
+    obj = get_objective("lambdamart")
+    obj.setup(y, ptr)
+    g, h = new_grad_hess(len(y))
+    obj.gradient_hessian(s, g, h)
+    assert obj.rank_hint_ is not None
+    copy = pickle.loads(pickle.dumps(obj))
+    assert copy.rank_hint_ is None
+    g2, h2 = new_grad_hess(len(y))
+    copy.gradient_hessian(s, g2, h2)
+    np.testing.assert_array_equal(g2, g)
+    np.testing.assert_array_equal(h2, h)

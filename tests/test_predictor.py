@@ -124,3 +124,17 @@ def test_packed_layout():
     assert np.all(np.isinf(p.threshold[leaves])) and np.all(p.nan_right[leaves] == 0)
     np.testing.assert_array_equal(p.value[leaves], np.r_[trees[0].leaf_value, trees[1].leaf_value])
     np.testing.assert_array_equal(p.nan_right[[0, 1, 5]], np.r_[trees[0].missing_left == 0, trees[1].missing_left == 0])
+
+
+def test_pickle_drops_the_packed_layout_and_rebuilds_it():
+    import pickle
+
+    rng = np.random.default_rng(5)
+    trees = [_random_tree(rng, 9, 3) for _ in range(4)]
+    X = _data(rng, 50, 3, np.float64)
+    ens = Ensemble(trees)
+    before = ens.predict_raw(X, 0.0)
+    assert ens._packed is not None
+    copy = pickle.loads(pickle.dumps(ens))
+    assert copy._packed is None
+    np.testing.assert_array_equal(copy.predict_raw(X, 0.0), before)

@@ -540,12 +540,25 @@ class LambdaMART(Objective):
         self.inverse_max_dcg_ = _inverse_max_dcg(
             y, ptr, self.label_gain_table_, self.discount_, self.lambdarank_truncation_level
         )
-        # Per query, its documents in the last computed rank order (local
-        # indices): the next sort starts from it. Identity before the first.
-        self.rank_hint_ = (np.arange(y.shape[0], dtype=np.int64)
-                           - np.repeat(ptr[:-1], np.diff(ptr))).astype(np.int32)
+        self.rank_hint_ = None
+
+    def _identity_rank_hint(self):
+        """Per query, the local indices 0 .. n_q - 1 (int32): the sort's first starting point."""
+        ptr = self.group_ptr_
+        return (np.arange(ptr[-1], dtype=np.int64) - np.repeat(ptr[:-1], np.diff(ptr))).astype(np.int32)
+
+    def __getstate__(self):
+        # The rank hint is a speed-up of the next call only: not worth its
+        # 4 bytes per training row in a pickled model.
+        state = self.__dict__.copy()
+        state["rank_hint_"] = None
+        return state
 
     def _gradient_hessian(self, raw_score, grad, hess, iteration):
+        # Per query, its documents in the last computed rank order (local
+        # indices): the next sort starts from it (see `_sort_from_hint`).
+        if getattr(self, "rank_hint_", None) is None:
+            self.rank_hint_ = self._identity_rank_hint()
         _lambdarank(
             self.row_gain_, np.ascontiguousarray(raw_score, dtype=np.float64), self.group_ptr_,
             self.discount_, self.inverse_max_dcg_, self.sigmoid, self.lambdarank_truncation_level,
