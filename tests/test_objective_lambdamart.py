@@ -452,3 +452,65 @@ def test_lightgbm_leaf_values_first_iteration():
     # All scores equal: the |ds| normalisation must be skipped (else x100).
     _lightgbm_leaf_check({}, 0.0, score_scale=0.0, seed=11)
     _lightgbm_leaf_check({"lambdarank_truncation_level": 3}, 1.0, score_scale=0.0, seed=12)
+
+
+# ---------------------------------------------------------------------------
+# Kernel internals: the sort warm-started from the previous rank order
+# ---------------------------------------------------------------------------
+def test_sort_from_hint_is_the_stable_descending_order_for_any_hint():
+    from ltr.objectives.lambdamart import _sort_from_hint
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 5, 17, 40, 300):
+        for kind in ("ties", "distinct", "signed_zero"):
+            if kind == "ties":
+                s = rng.integers(-3, 4, n).astype(float)
+            elif kind == "distinct":
+                s = rng.normal(size=n)
+            else:
+                s = rng.choice([0.0, -0.0, 1.0, -np.inf], size=n)
+            expected = np.array(sorted(range(n), key=lambda i: -s[i]))  # Python's sort is stable
+            hints = [np.arange(n), rng.permutation(n), np.arange(n)[::-1], expected,
+                     np.zeros(n, dtype=int) if n > 1 else np.array([5])]  # the last: not a permutation
+            for h in hints:
+                hint = np.ascontiguousarray(h, dtype=np.int32)
+                order, sorted_s = np.empty(n, np.int64), np.empty(n)
+                _sort_from_hint(s, hint, order, sorted_s, np.empty(n, np.int64), np.empty(n))
+                np.testing.assert_array_equal(order, expected)
+                np.testing.assert_array_equal(sorted_s, s[expected])
+                np.testing.assert_array_equal(hint, expected)
+
+
+def test_gradients_do_not_depend_on_previous_calls():
+    # The objective keeps the last rank order as the next sort's starting
+    # point; the gradients must equal those of a fresh objective, bit for bit.
+    rng = np.random.default_rng(12)
+    ptr, y, s = _random_queries(rng, n_queries=120, max_size=150)
+    s = np.where(np.isfinite(s), s, 0.0)
+    obj = get_objective("lambdamart")
+    obj.setup(y, ptr)
+    g, h = new_grad_hess(len(y))
+    for step in range(4):
+        s = s + rng.normal(size=len(y)) * [0.01, 1.0, 100.0, 0.0][step]
+        obj.gradient_hessian(s, g, h)
+        g_fresh, h_fresh = _compute(y, s, ptr)
+        np.testing.assert_array_equal(g, g_fresh)
+        np.testing.assert_array_equal(h, h_fresh)
+
+
+def test_pickled_objective_drops_the_rank_hint():
+    import pickle
+
+    rng = np.random.default_rng(13)
+    ptr, y, s = _random_queries(rng, n_queries=20, max_size=30)
+    obj = get_objective("lambdamart")
+    obj.setup(y, ptr)
+    g, h = new_grad_hess(len(y))
+    obj.gradient_hessian(s, g, h)
+    assert obj.rank_hint_ is not None
+    copy = pickle.loads(pickle.dumps(obj))
+    assert copy.rank_hint_ is None
+    g2, h2 = new_grad_hess(len(y))
+    copy.gradient_hessian(s, g2, h2)
+    np.testing.assert_array_equal(g2, g)
+    np.testing.assert_array_equal(h2, h)
