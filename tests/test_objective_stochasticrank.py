@@ -419,3 +419,15 @@ def test_estimator_resumed_training_equals_one_fit(tmp_path):
     second = LambdaRanker(**dict(kw, n_estimators=6)).fit(X, y, qid=qid, init_model=tmp_path / "m.json")
     assert second.booster_.n_trees == 10
     np.testing.assert_array_equal(full.predict(X), second.predict(X))
+
+
+@pytest.mark.parametrize("objective", ["stochasticrank", "yetiloss"])
+def test_exp_gain_label_31_refused_as_everywhere_else(objective):
+    # one rule with ltr._validation: exp-gain labels must be below 31
+    from ltr import LambdaRanker
+
+    X = np.arange(8.0).reshape(4, 2)
+    y = np.array([0.0, 31.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="31"):
+        LambdaRanker(objective=objective, n_estimators=1).fit(X, y, qid=[0, 0, 1, 1])
+    LambdaRanker(objective=objective, n_estimators=1, min_child_samples=1).fit(X, np.minimum(y, 30.0), qid=[0, 0, 1, 1])

@@ -42,8 +42,9 @@ _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 #: Above this many documents the sort merges runs; below it, insertion sort.
 _SORT_RUN = 16
 
-#: Labels above this give ``2**y - 1`` gains that lose integer precision and
-#: overflow quickly; LightGBM and XGBoost cap labels at 31 too.
+#: Labels of this value or more give ``2**y - 1`` gains that lose integer
+#: precision and overflow quickly; LightGBM and XGBoost cap labels below 31 too,
+#: and so does `ltr._validation` (one rule for every objective).
 MAX_EXP_GAIN_LABEL = 31
 
 
@@ -360,9 +361,9 @@ def check_metric_labels(name, y, metric, exp_gain, max_grade):
     if np.any(y < 0):
         raise ValueError(f"{name} with metric {metric_name(metric)!r} needs non-negative relevance labels")
     if (metric in (DCG, NDCG) and exp_gain) or metric == ERR:
-        if np.any(y > MAX_EXP_GAIN_LABEL):
+        if np.any(y >= MAX_EXP_GAIN_LABEL):
             raise ValueError(
-                f"{name}: labels above {MAX_EXP_GAIN_LABEL} overflow the gain 2**y - 1; "
+                f"{name}: labels of {MAX_EXP_GAIN_LABEL} or more overflow the gain 2**y - 1; "
                 "rescale the labels or use gain='linear'"
             )
     if metric == ERR and max_grade is not None and np.any(y > max_grade):
