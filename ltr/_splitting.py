@@ -174,6 +174,23 @@ def _goes_left(b, bin_idx, missing_left, missing_bin):
     return b <= bin_idx
 
 
+@njit(**NJIT)
+def _scatter_block(column, rows, a, e, bin_idx, missing_left, missing_bin, left_out, lo, right_out, ro):
+    """Copy rows[a:e] in order: left-going rows to left_out[lo:], the others to right_out[ro:].
+
+    Returns the end of the left run in `left_out`.
+    """
+    for j in range(a, e):
+        i = rows[j]
+        if _goes_left(column[i], bin_idx, missing_left, missing_bin):
+            left_out[lo] = i
+            lo += 1
+        else:
+            right_out[ro] = i
+            ro += 1
+    return lo
+
+
 @njit(**NJIT_PARALLEL)
 def partition_rows_column(column, rows, start, end, bin_idx, missing_left, missing_bin, buffer, n_threads):
     """`partition_rows` reading the split feature's bins from its own column.
@@ -205,17 +222,10 @@ def partition_rows_column(column, rows, start, end, bin_idx, missing_left, missi
     """
     n = end - start
     if n < PARALLEL_PARTITION_ROWS or n_threads <= 1:
-        n_left = start
-        n_right = 0
-        for j in range(start, end):
-            i = rows[j]
-            if _goes_left(column[i], bin_idx, missing_left, missing_bin):
-                rows[n_left] = i
-                n_left += 1
-            else:
-                buffer[n_right] = i
-                n_right += 1
-        for k in range(n_right):
+        # left rows compacted in place (never ahead of the read), right rows via `buffer`
+        n_left = _scatter_block(column, rows, start, end, bin_idx, missing_left, missing_bin, rows, start,
+                                buffer, 0)
+        for k in range(end - n_left):
             rows[n_left + k] = buffer[k]
         return n_left
     n_blocks = 4 * n_threads
@@ -235,16 +245,8 @@ def partition_rows_column(column, rows, start, end, bin_idx, missing_left, missi
     for blk in prange(n_blocks):
         a = start + blk * size
         e = min(a + size, end)
-        lo = left_count[blk]
-        ro = total_left + (a - start) - left_count[blk]
-        for j in range(a, e):
-            i = rows[j]
-            if _goes_left(column[i], bin_idx, missing_left, missing_bin):
-                buffer[lo] = i
-                lo += 1
-            else:
-                buffer[ro] = i
-                ro += 1
+        _scatter_block(column, rows, a, e, bin_idx, missing_left, missing_bin, buffer, left_count[blk],
+                       buffer, total_left + (a - start) - left_count[blk])
     for j in prange(n):
         rows[start + j] = buffer[j]
     return start + total_left

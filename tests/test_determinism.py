@@ -23,21 +23,10 @@ import numpy as np
 import pytest
 
 from ltr import LambdaRanker
-from ltr.objectives import available_objectives, get_objective
+from ltr.objectives import canonical_objectives, available_objectives, get_objective
 
 
-def _objective_names():
-    """One registry name per objective class."""
-    seen, names = set(), []
-    for name in available_objectives():
-        cls = type(get_objective(name))
-        if cls not in seen:
-            seen.add(cls)
-            names.append(cls.name)  # the canonical name, not an alias
-    return names
-
-
-OBJECTIVES = _objective_names()
+OBJECTIVES = canonical_objectives()
 
 #: Extra constructor parameters per objective (none needed so far).
 OBJECTIVE_PARAMS = {}

@@ -29,7 +29,7 @@ from ltr import LambdaRanker
 from ltr._query import make_layout
 from ltr._validation import LTRValueError
 from ltr.metrics import Metric
-from ltr.objectives import available_objectives, get_objective
+from ltr.objectives import canonical_objectives, get_objective
 
 from test_reliability import KNOWN_DEGENERATE_GRADIENT
 
@@ -73,17 +73,7 @@ def test_fuzz_budget():
     assert sum(max(10, round(TOTAL_EXAMPLES * s)) for s in SHARES.values()) >= TOTAL_EXAMPLES
 
 
-def _unique_objectives():
-    seen, names = set(), []
-    for name in available_objectives():
-        cls = type(get_objective(name))
-        if cls not in seen:
-            seen.add(cls)
-            names.append(cls.name)  # the canonical name, not an alias
-    return names
-
-
-OBJECTIVES = _unique_objectives()
+OBJECTIVES = canonical_objectives()
 
 # --------------------------------------------------------------------------
 # Strategies

@@ -402,14 +402,13 @@ KNOWN_DEGENERATE_GRADIENT = {}
 
 
 def _ranking_objectives():
-    from ltr.objectives import available_objectives, get_objective
+    from ltr.objectives import canonical_objectives, get_objective
 
-    seen, out = set(), []
-    for name in available_objectives():
+    out = []
+    for name in canonical_objectives():
         obj = get_objective(name)
-        if type(obj) in seen or not obj.is_ranking or obj.produces_probabilities:
+        if not obj.is_ranking or obj.produces_probabilities:
             continue
-        seen.add(type(obj))
         marks = ([pytest.mark.xfail(raises=AssertionError, reason=KNOWN_DEGENERATE_GRADIENT[obj.name], strict=False)]
                  if obj.name in KNOWN_DEGENERATE_GRADIENT else [])
         out.append(pytest.param(obj.name, marks=marks, id=obj.name))

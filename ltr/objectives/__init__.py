@@ -15,7 +15,19 @@ def register(cls):
 
 
 def available_objectives():
+    """Every registry name, aliases included, sorted."""
     return sorted(_REGISTRY)
+
+
+def canonical_objectives():
+    """One canonical name per objective class (no aliases), in registry-name order."""
+    seen, names = set(), []
+    for name in available_objectives():
+        cls = _REGISTRY[name]
+        if cls not in seen:
+            seen.add(cls)
+            names.append(cls.name)
+    return names
 
 
 def get_objective(objective, **estimator_params):
