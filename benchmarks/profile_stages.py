@@ -61,7 +61,9 @@ def main():
         if hasattr(rowset_module, name):
             _wrap(rowset_module, name, name)
     _wrap(grower_module, "find_best_split", "find_best_split")
-    _wrap(grower_module, "subtract_histograms", "subtract_histograms")
+    for name in ("subtract_histograms", "subtract_and_find_splits"):
+        if hasattr(grower_module, name):
+            _wrap(grower_module, name, name)
     _wrap(Objective, "gradient_hessian", "gradient_hessian")
     _wrap(grower_module.TreeGrower, "grow", "grow (total)")
 

@@ -18,7 +18,7 @@ left" is not a candidate: it is "all values left, missing right" mirrored.
 import numpy as np
 from numba import njit, prange
 
-from ._dtypes import NJIT, NJIT_PARALLEL
+from ._dtypes import NJIT, NJIT_DIV, NJIT_PARALLEL, NJIT_PARALLEL_DIV
 
 # Layout of the float64 split record returned per feature / per node.
 GAIN, FEATURE, BIN, MISSING_LEFT, LEFT_G, LEFT_H, LEFT_C = range(7)
@@ -35,7 +35,7 @@ def threshold_l1(g, alpha):
     return 0.0
 
 
-@njit(**NJIT)
+@njit(**NJIT_DIV)
 def leaf_score(g, h, alpha, lam):
     d = h + lam
     if d <= 0.0:
@@ -45,7 +45,7 @@ def leaf_score(g, h, alpha, lam):
     return t * t / d
 
 
-@njit(**NJIT)
+@njit(**NJIT_DIV)
 def leaf_output(g, h, alpha, lam):
     """Newton leaf value -T(G) / (H + lambda); 0 for a leaf with no curvature at all."""
     d = h + lam
@@ -54,17 +54,35 @@ def leaf_output(g, h, alpha, lam):
     return -threshold_l1(g, alpha) / d
 
 
-@njit(**NJIT)
+@njit(**NJIT_DIV)
 def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
                             min_child_samples, min_child_weight, alpha, lam, parent_score, out):
-    """Best threshold of feature f; writes (gain, bin, missing_left, left g/h/c) into out."""
+    """Best threshold of feature f; writes (gain, bin, missing_left, left g/h/c) into out.
+
+    Thresholds are scanned from the top bin down, the right child being the
+    suffix of bins above the threshold (plus the missing rows when they go
+    right). Three exact shortcuts keep deep nodes cheap, where most bins are
+    empty and most thresholds leave too few rows on one side; none changes
+    the chosen split:
+
+    * a threshold whose next bin up is empty gives the same partition, and
+      bit-identical sums, as the threshold above it, which was evaluated
+      first and wins the tie (gains must be strictly larger), so it is
+      skipped;
+    * the right count only grows as the threshold falls: thresholds are
+      evaluated once it reaches `min_child_samples`;
+    * the left count only shrinks: the scan stops once it is below
+      `min_child_samples` (or, with missing values left, once no value is
+      left of the threshold).
+    """
     best = NO_GAIN
+    # alpha = 0 makes the soft threshold the identity; a positive min_child_weight or lambda makes
+    # every divisor h + lambda positive (h >= min_child_weight), so leaf_score's guards never fire.
+    plain = alpha == 0.0 and (min_child_weight > 0.0 or lam > 0.0)
     miss_g = hist[f, missing_bin, 0]
     miss_h = hist[f, missing_bin, 1]
     miss_c = hist[f, missing_bin, 2]
     n_dirs = 2 if miss_c > 0 else 1
-    # Cumulative sums from the top bin downwards: the right child is the
-    # suffix (bins > b) plus possibly the missing rows.
     for d in range(n_dirs):
         # LightGBM order: missing left first; missing right wins only if strictly better.
         missing_left = d == 0 if n_dirs == 2 else False
@@ -79,18 +97,22 @@ def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
         # plus b = n_bins_f - 1 (all values left, missing right) when missing goes right.
         top = n_bins_f - 1 if (miss_c > 0 and not missing_left) else n_bins_f - 2
         for b in range(n_bins_f - 1, -1, -1):
-            if b <= top:
-                lg = sum_g - rg
-                lh = sum_h - rh
+            if b <= top and rc >= min_child_samples and (b == top or hist[f, b + 1, 2] != 0.0):
                 lc = sum_c - rc
                 # Missing left with no value left (left = the missing rows only) is the partition of
                 # "all values left, missing right" with the children swapped: same gain up to rounding,
                 # which differs between one histogram and a sum of partial ones (distributed training).
                 # Only the missing-right encoding is considered, so the choice never rests on rounding.
-                empty_values_left = missing_left and lc - miss_c <= 0.0
-                if (not empty_values_left and lc >= min_child_samples and rc >= min_child_samples
-                        and lh >= min_child_weight and rh >= min_child_weight):
-                    gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent_score
+                if lc < min_child_samples or (missing_left and lc - miss_c <= 0.0):
+                    break
+                lg = sum_g - rg
+                lh = sum_h - rh
+                if lh >= min_child_weight and rh >= min_child_weight:
+                    if plain:
+                        # leaf_score without L1 and with positive divisors: the same numbers, no branches
+                        gain = lg * lg / (lh + lam) + rg * rg / (rh + lam) - parent_score
+                    else:
+                        gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent_score
                     if gain > best:
                         best = gain
                         out[GAIN] = gain
@@ -105,7 +127,7 @@ def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
     return best
 
 
-@njit(**NJIT_PARALLEL)
+@njit(**NJIT_PARALLEL_DIV)
 def find_best_split(hist, n_bins_non_missing, missing_bin, feature_mask, sum_g, sum_h, sum_c,
                     min_child_samples, min_child_weight, alpha, lam, out):
     """Best split of a node over all features; `out` (OUT) is a split record.
@@ -121,9 +143,15 @@ def find_best_split(hist, n_bins_non_missing, missing_bin, feature_mask, sum_g, 
             _best_split_one_feature(hist, f, n_bins_non_missing[f], missing_bin, sum_g, sum_h, sum_c,
                                     min_child_samples, min_child_weight, alpha, lam, parent_score,
                                     per_feature[f])
+    return _reduce_features(per_feature, out)
+
+
+@njit(**NJIT)
+def _reduce_features(per_feature, out):
+    """Copy the best of the per-feature records (lowest feature on ties) into `out`; return its gain."""
     best_f = -1
     best = NO_GAIN
-    for f in range(n_features):
+    for f in range(per_feature.shape[0]):
         if per_feature[f, GAIN] > best:
             best = per_feature[f, GAIN]
             best_f = f
@@ -133,6 +161,69 @@ def find_best_split(hist, n_bins_non_missing, missing_bin, feature_mask, sum_g, 
             out[k] = per_feature[best_f, k]
         out[FEATURE] = best_f
     return best
+
+
+@njit(**NJIT_PARALLEL_DIV)
+def subtract_and_find_splits(large, small, n_bins_non_missing, missing_bin, feature_mask, sums, can_split,
+                             min_child_samples, min_child_weight, alpha, lam, out):
+    """The two children of a split in one pass: sibling subtraction, then both best splits.
+
+    Parameters
+    ----------
+    large : ndarray, shape (n_features, n_bins, 3)
+        The parent's histogram on entry; the larger child's on exit,
+        ``large - small`` computed as in `subtract_histograms` (only for the
+        features of `feature_mask`, and only when that child can split:
+        otherwise its histogram is never read).
+    small : ndarray, shape (n_features, n_bins, 3)
+        The smaller child's histogram, built from its rows.
+    sums : ndarray, shape (2, 3)
+        (sum g, sum h, count) of [small, large].
+    can_split : ndarray of uint8, shape (2,)
+        Whether [small, large] may be split at all (depth, size).
+    out : ndarray, shape (2, SPLIT_RECORD_SIZE) (OUT)
+        The best split record of [small, large], as `find_best_split`;
+        gain ``-inf`` for none.
+
+    Notes
+    -----
+    Equivalent to `subtract_histograms` followed by `find_best_split` on
+    each child, with the same arithmetic in the same order (bit-identical
+    records), in one parallel region over the features instead of three:
+    a feature's slice of the larger child is searched while it is still in
+    cache, and a tree of 255 leaves launches 508 fewer parallel regions.
+    """
+    n_features = large.shape[0]
+    n_bins = large.shape[1]
+    per_feature = np.empty((2, n_features, SPLIT_RECORD_SIZE))
+    score_small = leaf_score(sums[0, 0], sums[0, 1], alpha, lam)
+    score_large = leaf_score(sums[1, 0], sums[1, 1], alpha, lam)
+    for f in prange(n_features):
+        per_feature[0, f, GAIN] = NO_GAIN
+        per_feature[1, f, GAIN] = NO_GAIN
+        if not feature_mask[f]:
+            continue
+        if can_split[1]:
+            for b in range(n_bins):
+                c = large[f, b, 2] - small[f, b, 2]
+                if c == 0.0:
+                    large[f, b, 0] = 0.0
+                    large[f, b, 1] = 0.0
+                else:
+                    large[f, b, 0] = large[f, b, 0] - small[f, b, 0]
+                    large[f, b, 1] = large[f, b, 1] - small[f, b, 1]
+                large[f, b, 2] = c
+        if n_bins_non_missing[f] >= 1:
+            if can_split[0]:
+                _best_split_one_feature(small, f, n_bins_non_missing[f], missing_bin, sums[0, 0], sums[0, 1],
+                                        sums[0, 2], min_child_samples, min_child_weight, alpha, lam, score_small,
+                                        per_feature[0, f])
+            if can_split[1]:
+                _best_split_one_feature(large, f, n_bins_non_missing[f], missing_bin, sums[1, 0], sums[1, 1],
+                                        sums[1, 2], min_child_samples, min_child_weight, alpha, lam, score_large,
+                                        per_feature[1, f])
+    _reduce_features(per_feature[0], out[0])
+    _reduce_features(per_feature[1], out[1])
 
 
 @njit(**NJIT)

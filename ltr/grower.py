@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._dtypes import HIST_DTYPE
-from ._histogram import subtract_histograms
 from ._splitting import (BIN, FEATURE, GAIN, LEFT_C, LEFT_G, LEFT_H, MISSING_LEFT, SPLIT_RECORD_SIZE,
-                         find_best_split, leaf_output)
+                         find_best_split, leaf_output, subtract_and_find_splits)
 from .predictor import Tree
 
 
@@ -64,6 +63,9 @@ class TreeGrower:
         # One histogram per leaf that may still be split, allocated once.
         self.hist_pool = np.zeros((params.num_leaves, n_features, bin_mapper.n_bins, 3), dtype=HIST_DTYPE)
         self.record = np.empty(SPLIT_RECORD_SIZE, dtype=np.float64)
+        self._pair_sums = np.empty((2, 3), dtype=np.float64)
+        self._pair_flags = np.empty(2, dtype=np.uint8)
+        self._pair_records = np.empty((2, SPLIT_RECORD_SIZE), dtype=np.float64)
 
     def _can_split(self, leaf):
         p = self.params
@@ -82,6 +84,22 @@ class TreeGrower:
         else:
             leaf.split = None
             leaf.gain = -np.inf
+
+    def _split_children(self, small, large, can_small, can_large, feature_mask):
+        """Larger child's histogram by subtraction, then the best split of each child that may split."""
+        p = self.params
+        sums, flags, records = self._pair_sums, self._pair_flags, self._pair_records
+        sums[0] = small.g, small.h, small.c
+        sums[1] = large.g, large.h, large.c
+        flags[0], flags[1] = can_small, can_large
+        subtract_and_find_splits(self.hist_pool[large.slot], self.hist_pool[small.slot], self.n_bins_non_missing,
+                                 self.missing_bin, feature_mask, sums, flags, p.min_child_samples,
+                                 p.min_child_weight, p.reg_alpha, p.reg_lambda, records)
+        for child, can, rec in ((small, can_small, records[0]), (large, can_large, records[1])):
+            gain = rec[GAIN]
+            if can and gain > p.min_split_gain and np.isfinite(gain):
+                child.split = rec.copy()
+                child.gain = gain
 
     def grow(self, rowset, feature_mask):
         """Grow one tree on the rows of `rowset` (already started with `start_tree`).
@@ -140,16 +158,15 @@ class TreeGrower:
             leaves[best] = left
             leaves.append(right)
 
-            if len(leaves) < p.num_leaves and (self._can_split(left) or self._can_split(right)):
-                # The parent's histogram is in left.slot; right.slot is free.
+            if len(leaves) < p.num_leaves:
                 small_id, small, large = (best, left, right) if left.c <= right.c else (right_id, right, left)
-                parent_slot, new_slot = leaf.slot, right_id
-                rowset.histogram(small_id, feature_mask, self.hist_pool[new_slot])
-                subtract_histograms(self.hist_pool[parent_slot], self.hist_pool[new_slot], self.hist_pool[parent_slot])
-                small.slot, large.slot = new_slot, parent_slot
-                for child in (left, right):
-                    if self._can_split(child):
-                        self._find_split(child, feature_mask)
+                can_small, can_large = self._can_split(small), self._can_split(large)
+                if can_small or can_large:
+                    # The parent's histogram is in left.slot; right.slot is free.
+                    parent_slot, new_slot = leaf.slot, right_id
+                    rowset.histogram(small_id, feature_mask, self.hist_pool[new_slot])
+                    small.slot, large.slot = new_slot, parent_slot
+                    self._split_children(small, large, can_small, can_large, feature_mask)
 
         leaf_value = np.array([leaf_output(lf.g, lf.h, alpha, lam) * lr for lf in leaves], dtype=np.float64)
         return Tree(

@@ -136,3 +136,100 @@ def test_column_partition_matches_stable_reference_serial_and_parallel():
     mid = partition_rows(Xb, rows, 0, rows.shape[0], 1, 100, True, 255, np.empty(n, np.int32))
     expected, mid_expected = _partition_reference(Xc[1], rows0, 0, rows0.shape[0], 100, True, 255)
     assert mid == mid_expected and np.array_equal(rows, expected)
+
+
+def _scan_reference(hist, f, n_bins_f, missing_bin, G, H, C, min_c, min_h, alpha, lam):
+    """Every threshold of feature f evaluated in the kernel's order, no shortcut (plain Python)."""
+    parent = leaf_score(G, H, alpha, lam)
+    best, rec = -np.inf, None
+    mg, mh, mc = hist[f, missing_bin]
+    dirs = (True, False) if mc > 0 else (False,)
+    for missing_left in dirs:
+        top = n_bins_f - 1 if (mc > 0 and not missing_left) else n_bins_f - 2
+        for b in range(top, -1, -1):
+            right = hist[f, b + 1:n_bins_f].sum(axis=0) if b + 1 < n_bins_f else np.zeros(3)
+            # the kernel accumulates from the top bin down: same order here
+            rg, rh, rc = (0.0, 0.0, 0.0) if missing_left else (mg, mh, mc)
+            for k in range(n_bins_f - 1, b, -1):
+                rg, rh, rc = rg + hist[f, k, 0], rh + hist[f, k, 1], rc + hist[f, k, 2]
+            assert np.isclose(rc - (0 if missing_left else mc), right[2])
+            lg, lh, lc = G - rg, H - rh, C - rc
+            if missing_left and lc - mc <= 0:
+                continue
+            if lc < min_c or rc < min_c or lh < min_h or rh < min_h:
+                continue
+            gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent
+            if gain > best:
+                best, rec = gain, (b, missing_left, lg, lh, lc)
+    return best, rec
+
+
+def _random_hist(rng, F, n_bins, missing_bin, n_rows):
+    hist = np.zeros((F, n_bins, 3))
+    for f in range(F):
+        n_used = rng.integers(1, n_bins - 1)
+        bins = rng.integers(0, n_used, n_rows)  # the upper bins stay empty
+        bins[rng.random(n_rows) < 0.5] = rng.integers(0, n_used)  # duplicates: ties and empty bins
+        if f % 2:
+            bins[rng.random(n_rows) < 0.2] = missing_bin
+        g = np.round(rng.normal(size=n_rows), 1)  # rounded: exact gain ties between thresholds
+        h = rng.choice([0.0, 0.5, 1.0], n_rows)
+        for i in range(n_rows):
+            hist[f, bins[i]] += (g[i], h[i], 1.0)
+    return hist
+
+
+@pytest.mark.parametrize("alpha, lam, min_h", [(0.0, 0.0, 1e-3), (0.0, 1.0, 0.0), (0.5, 0.0, 1e-3), (0.0, 0.0, 0.0)])
+@pytest.mark.parametrize("min_c", [1, 5, 20])
+def test_split_scan_shortcuts_change_nothing(alpha, lam, min_h, min_c):
+    """Skipped empty-bin thresholds, the count cut-offs and the plain score give the full scan's record."""
+    rng = np.random.default_rng(min_c * 7 + int(lam * 3) + int(alpha * 10))
+    n_bins, missing_bin, F = 24, 23, 6
+    nb = np.full(F, 20, dtype=np.int32)
+    for trial in range(15):
+        hist = _random_hist(rng, F, n_bins, missing_bin, int(rng.integers(2, 120)))
+        G, H, C = hist[0, :, 0].sum(), hist[0, :, 1].sum(), hist[0, :, 2].sum()
+        rec = np.empty(SPLIT_RECORD_SIZE)
+        gain = find_best_split(hist, nb, missing_bin, np.ones(F, np.uint8), G, H, C, min_c, min_h, alpha, lam, rec)
+        ref = [_scan_reference(hist, f, 20, missing_bin, G, H, C, min_c, min_h, alpha, lam) for f in range(F)]
+        gains = [r[0] for r in ref]
+        assert gain == max(gains)  # bit for bit
+        if np.isfinite(gain):
+            f = int(np.argmax(gains))  # first maximum: the lowest feature wins ties
+            b, ml, lg, lh, lc = ref[f][1]
+            assert (rec[FEATURE], rec[BIN], rec[MISSING_LEFT], rec[LEFT_C]) == (f, b, float(ml), lc)
+            assert (rec[4], rec[5]) == (lg, lh)
+
+
+@pytest.mark.parametrize("can", [(1, 1), (1, 0), (0, 1)])
+def test_fused_children_equal_subtraction_then_two_searches(can):
+    from ltr._histogram import subtract_histograms
+    from ltr._splitting import subtract_and_find_splits
+
+    rng = np.random.default_rng(sum(can))
+    n_bins, missing_bin, F = 24, 23, 7
+    nb = np.full(F, 20, dtype=np.int32)
+    mask = np.ones(F, np.uint8)
+    mask[3] = 0
+    for trial in range(10):
+        small = _random_hist(rng, F, n_bins, missing_bin, 40)
+        parent = small + _random_hist(rng, F, n_bins, missing_bin, 90)
+        args = (5, 1e-3, 0.1 * (trial % 2), 0.5 * (trial % 3))
+        # reference: subtraction, then one search per child
+        large_ref = np.empty_like(parent)
+        subtract_histograms(parent, small, large_ref)
+        sums = np.array([[small[0, :, k].sum() for k in range(3)], [large_ref[0, :, k].sum() for k in range(3)]])
+        refs = []
+        for k, hist in enumerate((small, large_ref)):
+            rec = np.empty(SPLIT_RECORD_SIZE)
+            find_best_split(hist, nb, missing_bin, mask, *sums[k], *args, rec)
+            refs.append(rec if can[k] else np.full(SPLIT_RECORD_SIZE, -np.inf))
+        large = parent.copy()
+        out = np.empty((2, SPLIT_RECORD_SIZE))
+        subtract_and_find_splits(large, small, nb, missing_bin, mask, sums, np.array(can, np.uint8), *args, out)
+        np.testing.assert_array_equal(out[0], refs[0])
+        np.testing.assert_array_equal(out[1], refs[1])
+        if can[1]:
+            np.testing.assert_array_equal(large[mask == 1], large_ref[mask == 1])
+        else:
+            np.testing.assert_array_equal(large, parent)  # never read: not computed
