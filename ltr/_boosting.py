@@ -92,8 +92,8 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
     """
     objective = booster.objective
     n_samples, n_features = X_binned.shape
-    grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
     rowset = LocalRowSet(X_binned, booster.bin_mapper.missing_bin_)
+    grower = TreeGrower(n_features, booster.bin_mapper, tree_params, hist_width=rowset.HIST_WIDTH)
     missing_bin = booster.bin_mapper.missing_bin_
 
     raw = booster.predict_binned(X_binned) if booster.trees else np.full(n_samples, booster.init_score)

@@ -109,7 +109,9 @@ def build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scr
     features : ndarray of int32
         Features to histogram (increasing). Histograms of other features are
         not touched; the split finder ignores them.
-    hist : ndarray of float64, shape (n_features, n_bins, 3)
+    hist : ndarray of float64, shape (n_features, n_bins, 3 or 4)
+        (sum g, sum h, count) per bin; with a fourth lane (always 0), a node
+        of one row block is accumulated in place, without scratch.
     scratch : ndarray of float64, at least ``histogram_scratch_size(...)`` elements
         Block histograms (overwritten).
     n_threads : int
@@ -144,7 +146,13 @@ def build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scr
     row_bytes = X_binned.shape[1]
     # features are increasing and distinct, so all of them are used iff features == arange
     all_features = n_used == row_bytes
-    acc = scratch[:n_blocks * n_used * n_bins * 4]
+    # A node of one row block accumulated straight into a 4-wide `hist`: no scratch to clear and
+    # copy back, which is most of the cost of the many small nodes of a deep tree.
+    direct = hist.shape[2] == 4 and n_blocks == 1
+    if direct:
+        acc = hist.reshape(hist.size)
+    else:
+        acc = scratch[:n_blocks * n_used * n_bins * 4]
     bin_stride = 4
     feature_stride = n_bins * 4
     block_stride = n_used * feature_stride
@@ -158,7 +166,12 @@ def build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scr
         base = blk * block_stride
         n_sub = max(1, (k1 - k0 + FEATURE_GROUP - 1) // FEATURE_GROUP)
         sub = max(1, (k1 - k0 + n_sub - 1) // n_sub)  # equal sub-blocks: 68 = 34 + 34, not 32 + 32 + 4
-        acc[base + k0 * feature_stride:base + k1 * feature_stride] = 0.0
+        if direct and not all_features:
+            for k in range(k0, k1):
+                f0 = features[k] * feature_stride
+                acc[f0:f0 + feature_stride] = 0.0
+        else:
+            acc[base + k0 * feature_stride:base + k1 * feature_stride] = 0.0
         gh = np.empty((ROW_CHUNK, 2), dtype=np.float64)
         for c0 in range(r0, r1, ROW_CHUNK):
             c1 = min(c0 + ROW_CHUNK, r1)
@@ -187,10 +200,17 @@ def build_histogram_with_scratch(X_binned, rows, grad, hess, features, hist, scr
                         for k in range(s0, s1):
                             b = X_binned[i, k]
                             _add4(acc, base + k * feature_stride + b * bin_stride, g, h, 1.0)
+                    elif direct:
+                        for k in range(s0, s1):
+                            f = features[k]
+                            b = X_binned[i, f]
+                            _add4(acc, f * feature_stride + b * bin_stride, g, h, 1.0)
                     else:
                         for k in range(s0, s1):
                             b = X_binned[i, features[k]]
                             _add4(acc, base + k * feature_stride + b * bin_stride, g, h, 1.0)
+    if direct:
+        return
     # sum the blocks in block order, one feature per iteration
     for k in prange(n_used):
         f = features[k]

@@ -23,6 +23,9 @@ class LocalRowSet:
     Buffers are allocated once and reused for every tree.
     """
 
+    #: Lanes of the histograms it fills: (g, h, count, 0), accumulated in place for small nodes.
+    HIST_WIDTH = 4
+
     def __init__(self, X_binned, missing_bin):
         self.X_binned = X_binned
         # Column-major copy (n_features x n bytes) for partitions: the split
@@ -48,7 +51,7 @@ class LocalRowSet:
         return self.end[leaf] - self.start[leaf]
 
     def histogram(self, leaf, feature_mask, out):
-        """Fill `out` (n_features, n_bins, 3) with the sums over the rows of `leaf`.
+        """Fill `out` (n_features, n_bins, 3 or 4) with the sums over the rows of `leaf`.
 
         Only features in `feature_mask` are computed; the others are left as they are.
         """

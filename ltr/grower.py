@@ -55,13 +55,14 @@ class TreeGrower:
     params : TreeParams
     """
 
-    def __init__(self, n_features, bin_mapper, params):
+    def __init__(self, n_features, bin_mapper, params, hist_width=3):
         self.bin_mapper = bin_mapper
         self.params = params
         self.n_bins_non_missing = bin_mapper.n_bins_non_missing_
         self.missing_bin = bin_mapper.missing_bin_
         # One histogram per leaf that may still be split, allocated once.
-        self.hist_pool = np.zeros((params.num_leaves, n_features, bin_mapper.n_bins, 3), dtype=HIST_DTYPE)
+        # The row set's width: 3 lanes (g, h, count), or 4 with a zero lane for in-place accumulation.
+        self.hist_pool = np.zeros((params.num_leaves, n_features, bin_mapper.n_bins, hist_width), dtype=HIST_DTYPE)
         self.record = np.empty(SPLIT_RECORD_SIZE, dtype=np.float64)
         self._pair_sums = np.empty((2, 3), dtype=np.float64)
         self._pair_flags = np.empty(2, dtype=np.uint8)

@@ -128,3 +128,29 @@ def test_scratch_kernel_reuses_a_larger_buffer():
     build_histogram_naive(Xb, rows, g, h, ref)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
     assert np.array_equal(out[..., 2], ref[..., 2])
+
+
+def test_four_lane_histogram_equals_three_lane_bit_for_bit():
+    """The in-place path (4-wide histogram, one row block) and the scratch path give the same sums."""
+    from ltr._histogram import MIN_BLOCK_ROWS
+
+    Xb, g, h = _data(n=2 * MIN_BLOCK_ROWS + 300, f=11, seed=4)
+    rng = np.random.default_rng(9)
+    prev = numba.get_num_threads()
+    try:
+        for n_rows in (7, 300, 5000, 2 * MIN_BLOCK_ROWS + 100):  # the last has two row blocks: scratch path
+            rows = np.sort(rng.choice(Xb.shape[0], n_rows, replace=False)).astype(np.int32)
+            for mask in (np.ones(11, np.uint8), (rng.random(11) < 0.5).astype(np.uint8)):
+                feats = np.flatnonzero(mask).astype(np.int32)
+                ref = np.zeros((11, 256, 3))
+                build_histogram(Xb, rows, g, h, feats, ref, 2)
+                for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+                    numba.set_num_threads(threads)
+                    wide = np.full((11, 256, 4), np.nan)  # stale values must be overwritten, lane 3 included
+                    build_histogram(Xb, rows, g, h, feats, wide, threads)
+                    assert np.array_equal(wide[feats, :, :3], ref[feats])
+                    if n_rows < MIN_BLOCK_ROWS:
+                        assert np.all(wide[feats, :, 3] == 0.0)
+                        assert np.all(np.isnan(wide[np.flatnonzero(mask == 0)]))  # other features untouched
+    finally:
+        numba.set_num_threads(prev)
