@@ -50,15 +50,32 @@ class LocalRowSet:
     def count(self, leaf):
         return self.end[leaf] - self.start[leaf]
 
+    #: `grower.TreeGrower` may grow a whole tree on it in one compiled call (`_grow_compiled`).
+    compiled_growth = True
+
+    def features_of(self, feature_mask):
+        """The int32 indices of the features in `feature_mask` (cached for the current mask)."""
+        if self._mask_cache is None or self._mask_cache[0] is not feature_mask:
+            self._mask_cache = (feature_mask, np.flatnonzero(feature_mask).astype(np.int32))
+        return self._mask_cache[1]
+
+    @property
+    def scratch(self):
+        """Block-histogram scratch, large enough for any node of the current tree once the root is built."""
+        return self._hist_scratch
+
+    def set_leaves(self, starts, ends):
+        """Adopt a partition computed elsewhere: leaf l owns ``rows[starts[l]:ends[l]]``."""
+        self.start = dict(enumerate(starts.tolist()))
+        self.end = dict(enumerate(ends.tolist()))
+
     def histogram(self, leaf, feature_mask, out):
         """Fill `out` (n_features, n_bins, 3 or 4) with the sums over the rows of `leaf`.
 
         Only features in `feature_mask` are computed; the others are left as they are.
         """
         r = self.rows[self.start[leaf]:self.end[leaf]]
-        if self._mask_cache is None or self._mask_cache[0] is not feature_mask:
-            self._mask_cache = (feature_mask, np.flatnonzero(feature_mask).astype(np.int32))
-        features = self._mask_cache[1]
+        features = self.features_of(feature_mask)
         need = histogram_scratch_size(r.shape[0], features.shape[0], out.shape[1])
         if self._hist_scratch.shape[0] < need:
             self._hist_scratch = np.empty(need, dtype=np.float64)

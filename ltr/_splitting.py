@@ -24,6 +24,9 @@ from ._dtypes import NJIT, NJIT_DIV, NJIT_PARALLEL, NJIT_PARALLEL_DIV
 GAIN, FEATURE, BIN, MISSING_LEFT, LEFT_G, LEFT_H, LEFT_C = range(7)
 SPLIT_RECORD_SIZE = 7
 NO_GAIN = -np.inf
+#: A threshold whose gain provably misses the best so far by this relative margin (far above the
+#: few ulps of rounding of either side of the comparison) is rejected without computing its gain.
+SCREEN_MARGIN = 1.0 - 1e-10
 
 
 @njit(**NJIT)
@@ -61,24 +64,26 @@ def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
 
     Thresholds are scanned from the top bin down, the right child being the
     suffix of bins above the threshold (plus the missing rows when they go
-    right). Three exact shortcuts keep deep nodes cheap, where most bins are
-    empty and most thresholds leave too few rows on one side; none changes
-    the chosen split:
+    right); the first threshold of largest gain wins. Returns that gain.
 
-    * a threshold whose next bin up is empty gives the same partition, and
-      bit-identical sums, as the threshold above it, which was evaluated
-      first and wins the tie (gains must be strictly larger), so it is
-      skipped;
-    * the right count only grows as the threshold falls: thresholds are
-      evaluated once it reaches `min_child_samples`;
-    * the left count only shrinks: the scan stops once it is below
-      `min_child_samples` (or, with missing values left, once no value is
-      left of the threshold).
+    Without L1 (``alpha = 0``) and with positive divisors ``h + lambda``
+    (``min_child_weight > 0`` or ``lambda > 0``), the usual case, the scan
+    is branch-free: every threshold's admissibility is one mask, and a
+    candidate is screened without dividing,
+
+        gain > best  iff  lg^2 dr + rg^2 dl > (best + parent) dl dr,
+        dl = lh + lambda, dr = rh + lambda,
+
+    with a relative margin (`SCREEN_MARGIN`) far above the rounding of
+    either side: a candidate it rejects has a floating-point gain below the
+    best too, so only the few that may win compute their gain, with the same
+    two divisions as `leaf_score`. Otherwise `_scan_general` runs. Both pick
+    the same threshold as evaluating every one with `leaf_score` (tested).
     """
+    if not (alpha == 0.0 and (min_child_weight > 0.0 or lam > 0.0)):
+        return _scan_general(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c, min_child_samples,
+                             min_child_weight, alpha, lam, parent_score, out)
     best = NO_GAIN
-    # alpha = 0 makes the soft threshold the identity; a positive min_child_weight or lambda makes
-    # every divisor h + lambda positive (h >= min_child_weight), so leaf_score's guards never fire.
-    plain = alpha == 0.0 and (min_child_weight > 0.0 or lam > 0.0)
     miss_g = hist[f, missing_bin, 0]
     miss_h = hist[f, missing_bin, 1]
     miss_c = hist[f, missing_bin, 2]
@@ -96,23 +101,73 @@ def _best_split_one_feature(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
         # threshold b: left = bins 0..b (+ missing if missing_left); b from n_bins_f-2 down to 0,
         # plus b = n_bins_f - 1 (all values left, missing right) when missing goes right.
         top = n_bins_f - 1 if (miss_c > 0 and not missing_left) else n_bins_f - 2
+        bar = NO_GAIN  # (best + parent_score) * SCREEN_MARGIN
+        missing_right = not missing_left
+        for b in range(n_bins_f - 1, -1, -1):
+            lc = sum_c - rc
+            lg = sum_g - rg
+            lh = sum_h - rh
+            dl = lh + lam
+            dr = rh + lam
+            # Missing left with no value left (left = the missing rows only) is the partition of
+            # "all values left, missing right" mirrored; only the missing-right encoding is a
+            # candidate, so the choice never rests on rounding (distributed sums differ in it).
+            ok = ((b <= top) & (lc >= min_child_samples) & (rc >= min_child_samples)
+                  & (lh >= min_child_weight) & (rh >= min_child_weight)
+                  & (missing_right | (lc - miss_c > 0.0))
+                  & (lg * lg * dr + rg * rg * dl > bar * (dl * dr)))
+            if ok:
+                gain = lg * lg / dl + rg * rg / dr - parent_score
+                if gain > best:
+                    best = gain
+                    bar = (best + parent_score) * SCREEN_MARGIN
+                    out[GAIN] = gain
+                    out[BIN] = b
+                    out[MISSING_LEFT] = 1.0 if missing_left else 0.0
+                    out[LEFT_G] = lg
+                    out[LEFT_H] = lh
+                    out[LEFT_C] = lc
+            rg += hist[f, b, 0]
+            rh += hist[f, b, 1]
+            rc += hist[f, b, 2]
+    return best
+
+
+@njit(**NJIT_DIV)
+def _scan_general(hist, f, n_bins_f, missing_bin, sum_g, sum_h, sum_c,
+                  min_child_samples, min_child_weight, alpha, lam, parent_score, out):
+    """`_best_split_one_feature` with L1 or possibly zero divisors: every gain through `leaf_score`.
+
+    Exact shortcuts: a threshold whose next bin up is empty gives the same
+    partition and sums as the one above it, which wins the tie, so it is
+    skipped; the right count only grows as the threshold falls and the left
+    count only shrinks, so the scan starts once the right child is large
+    enough and stops once the left one is too small.
+    """
+    best = NO_GAIN
+    miss_g = hist[f, missing_bin, 0]
+    miss_h = hist[f, missing_bin, 1]
+    miss_c = hist[f, missing_bin, 2]
+    n_dirs = 2 if miss_c > 0 else 1
+    for d in range(n_dirs):
+        missing_left = d == 0 if n_dirs == 2 else False
+        rg = 0.0
+        rh = 0.0
+        rc = 0.0
+        if not missing_left:
+            rg = miss_g
+            rh = miss_h
+            rc = miss_c
+        top = n_bins_f - 1 if (miss_c > 0 and not missing_left) else n_bins_f - 2
         for b in range(n_bins_f - 1, -1, -1):
             if b <= top and rc >= min_child_samples and (b == top or hist[f, b + 1, 2] != 0.0):
                 lc = sum_c - rc
-                # Missing left with no value left (left = the missing rows only) is the partition of
-                # "all values left, missing right" with the children swapped: same gain up to rounding,
-                # which differs between one histogram and a sum of partial ones (distributed training).
-                # Only the missing-right encoding is considered, so the choice never rests on rounding.
                 if lc < min_child_samples or (missing_left and lc - miss_c <= 0.0):
                     break
                 lg = sum_g - rg
                 lh = sum_h - rh
                 if lh >= min_child_weight and rh >= min_child_weight:
-                    if plain:
-                        # leaf_score without L1 and with positive divisors: the same numbers, no branches
-                        gain = lg * lg / (lh + lam) + rg * rg / (rh + lam) - parent_score
-                    else:
-                        gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent_score
+                    gain = leaf_score(lg, lh, alpha, lam) + leaf_score(rg, rh, alpha, lam) - parent_score
                     if gain > best:
                         best = gain
                         out[GAIN] = gain

@@ -10,9 +10,11 @@ child, and the right child takes the next id.
 """
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ._dtypes import HIST_DTYPE
+from ._grow_compiled import grow_tree
 from ._splitting import (BIN, FEATURE, GAIN, LEFT_C, LEFT_G, LEFT_H, MISSING_LEFT, SPLIT_RECORD_SIZE,
                          find_best_split, leaf_output, subtract_and_find_splits)
 from .predictor import Tree
@@ -102,20 +104,61 @@ class TreeGrower:
                 child.split = rec.copy()
                 child.gain = gain
 
+    #: Grow trees on a row set that allows it (`LocalRowSet`) in one compiled call
+    #: (`_grow_compiled.grow_tree`, the same tree); False forces the Python loop, whose
+    #: kernel calls can be timed one by one (`benchmarks/profile_stages.py`).
+    use_compiled = True
+
+    def _root(self, rowset, feature_mask):
+        """Root histogram into slot 0; returns its (g, h, count) sums."""
+        root_hist = self.hist_pool[0]
+        rowset.histogram(0, feature_mask, root_hist)
+        used = np.flatnonzero(feature_mask)
+        f0 = used[0] if used.size else 0
+        return (float(root_hist[f0, :, 0].sum()), float(root_hist[f0, :, 1].sum()),
+                float(root_hist[f0, :, 2].sum()))
+
     def grow(self, rowset, feature_mask):
         """Grow one tree on the rows of `rowset` (already started with `start_tree`).
 
         Returns the Tree; the row set then knows every row's leaf
         (``rowset.add_leaf_values``).
         """
+        if self.use_compiled and getattr(rowset, "compiled_growth", False):
+            return self._grow_compiled(rowset, feature_mask)
+        return self._grow_python(rowset, feature_mask)
+
+    def _grow_compiled(self, rowset, feature_mask):
         p = self.params
-        root_hist = self.hist_pool[0]
-        rowset.histogram(0, feature_mask, root_hist)
-        used = np.flatnonzero(feature_mask)
-        f0 = used[0] if used.size else 0
-        g0 = float(root_hist[f0, :, 0].sum())
-        h0 = float(root_hist[f0, :, 1].sum())
-        c0 = float(root_hist[f0, :, 2].sum())
+        g0, h0, c0 = self._root(rowset, feature_mask)
+        L = int(p.num_leaves)
+        leaf_start = np.empty(L, dtype=np.int64)
+        leaf_end = np.empty(L, dtype=np.int64)
+        node_int = np.empty((max(L - 1, 1), 5), dtype=np.int64)
+        node_float = np.empty((max(L - 1, 1), 4), dtype=np.float64)
+        leaf_float = np.empty((L, 3), dtype=np.float64)
+        n = grow_tree(rowset.X_binned, rowset.X_columns, rowset.rows, rowset.buffer, rowset.grad, rowset.hess,
+                      rowset.features_of(feature_mask), feature_mask, self.n_bins_non_missing, self.missing_bin,
+                      self.hist_pool, rowset.scratch, numba.get_num_threads(), np.array([g0, h0, c0]), L,
+                      int(p.max_depth), int(p.min_child_samples), float(p.min_child_weight),
+                      float(p.min_split_gain), float(p.reg_alpha), float(p.reg_lambda), float(p.learning_rate),
+                      leaf_start, leaf_end, node_int, node_float, leaf_float)
+        rowset.set_leaves(leaf_start[:n], leaf_end[:n])
+        m = n - 1
+        ni, nf = node_int[:m], node_float[:m]
+        return Tree(
+            split_feature=ni[:, 0], threshold_bin=ni[:, 1],
+            threshold=np.array([self.bin_mapper.bin_upper_bound(int(f), int(b)) for f, b in ni[:, :2]],
+                               dtype=np.float64),
+            missing_left=ni[:, 2], left_child=ni[:, 3], right_child=ni[:, 4], split_gain=nf[:, 0],
+            internal_value=nf[:, 1], internal_weight=nf[:, 2], internal_count=nf[:, 3].astype(np.int64),
+            leaf_value=leaf_float[:n, 0], leaf_weight=leaf_float[:n, 1],
+            leaf_count=leaf_float[:n, 2].astype(np.int64),
+        )
+
+    def _grow_python(self, rowset, feature_mask):
+        p = self.params
+        g0, h0, c0 = self._root(rowset, feature_mask)
         leaves = [_Leaf(0, g0, h0, c0, 0, -1, 0)]
         if self._can_split(leaves[0]) and p.num_leaves > 1:
             self._find_split(leaves[0], feature_mask)

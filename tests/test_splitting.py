@@ -179,7 +179,8 @@ def _random_hist(rng, F, n_bins, missing_bin, n_rows):
     return hist
 
 
-@pytest.mark.parametrize("alpha, lam, min_h", [(0.0, 0.0, 1e-3), (0.0, 1.0, 0.0), (0.5, 0.0, 1e-3), (0.0, 0.0, 0.0)])
+@pytest.mark.parametrize("alpha, lam, min_h", [(0.0, 0.0, 1e-3), (0.0, 1.0, 0.0), (0.5, 0.0, 1e-3), (0.0, 0.0, 0.0),
+                                           (0.0, 0.0, 3.0), (0.5, 1.0, 3.0)])
 @pytest.mark.parametrize("min_c", [1, 5, 20])
 def test_split_scan_shortcuts_change_nothing(alpha, lam, min_h, min_c):
     """Skipped empty-bin thresholds, the count cut-offs and the plain score give the full scan's record."""
