@@ -7,6 +7,10 @@ exist or no leaf can be split. The smaller child's histogram is built from
 its rows; the larger child's is the parent's minus the smaller one's.
 Leaves are numbered as in LightGBM: a split leaf keeps its id for its left
 child, and the right child takes the next id.
+
+On a `LocalRowSet` the same loop runs in one compiled call per tree
+(`_grow_compiled.grow_tree`, identical trees); the Python loop below serves
+distributed row sets and is the reference the compiled one is tested against.
 """
 from dataclasses import dataclass
 
