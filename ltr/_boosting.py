@@ -22,7 +22,8 @@ from ._random import iteration_rng
 from .booster import Booster
 from .callbacks import CallbackEnv
 from ._rowset import LocalRowSet
-from .grower import TreeGrower, TreeParams
+from ._symmetric import make_grower
+from .grower import TreeParams
 from .predictor import Ensemble
 
 logger = logging.getLogger("ltr")
@@ -72,7 +73,7 @@ def sample_features(n_features, fraction, rng):
 
 
 def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators, seed, sampling=SamplingParams(),
-          eval_sets=(), metrics=(), callbacks=()):
+          eval_sets=(), metrics=(), callbacks=(), grow_policy="leafwise"):
     """Add `n_estimators` trees to `booster` (whose objective is already set up).
 
     Parameters
@@ -84,6 +85,8 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
         Empty or holding the trees of an init model; modified in place.
     metrics : list of (name, callable(y, score, group_ptr) -> float, higher_is_better)
     callbacks : list of Callback
+    grow_policy : {'leafwise', 'symmetric'}
+        Tree shape (`grower.TreeGrower` or `_symmetric.SymmetricTreeGrower`).
 
     Returns
     -------
@@ -92,7 +95,7 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
     """
     objective = booster.objective
     n_samples, n_features = X_binned.shape
-    grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
+    grower = make_grower(n_features, booster.bin_mapper, tree_params, grow_policy)
     rowset = LocalRowSet(X_binned, booster.bin_mapper.missing_bin_)
     missing_bin = booster.bin_mapper.missing_bin_
 

@@ -512,6 +512,15 @@ def check_X(estimator, X, *, reset, name="X", purpose=None):
     return X
 
 
+def check_tree_shape(grow_policy, max_depth):
+    """``grow_policy='symmetric'`` needs a number of levels: 1 <= max_depth <= 16 (CatBoost's range)."""
+    from ._symmetric import MAX_SYMMETRIC_DEPTH
+
+    if grow_policy == "symmetric" and not 1 <= max_depth <= MAX_SYMMETRIC_DEPTH:
+        raise LTRValueError(f"grow_policy='symmetric' grows max_depth levels: pass 1 <= max_depth <= "
+                            f"{MAX_SYMMETRIC_DEPTH} (CatBoost's default is 6), got max_depth={max_depth}")
+
+
 def check_shape(shape, name="X", *, purpose="fit"):
     """Raise `FeatureError` unless `shape` is 2-d with at least one row and one feature."""
     shape = tuple(shape)

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._random import resolve_seed
 from .._threads import numba_threads
+from .._validation import check_tree_shape
 from .. import _boosting
 from ..binning import DEFAULT_SUBSAMPLE, BinMapper
 from ..booster import Booster
@@ -164,6 +165,7 @@ class DaskLambdaRanker(LambdaRanker):
             eval_group=None, callbacks=None, init_model=None):
         """Fit on the cluster. Arguments as `LambdaRanker.fit` (see the class notes for dask inputs)."""
         self._validate_params()
+        check_tree_shape(self.grow_policy, self.max_depth)
         client = self._get_client()
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
@@ -259,7 +261,7 @@ class DaskLambdaRanker(LambdaRanker):
                                               plan.group_sizes.shape[0], iteration_stats, eval_sets, metrics,
                                               callbacks, history=history,
                                               recover=None if recover is None else recover_and_track,
-                                              max_retries=self.worker_retries)
+                                              max_retries=self.worker_retries, grow_policy=self.grow_policy)
             if live[0] is not backend:  # rebuilt after a worker loss: its clocks started at zero
                 backend = live[0]
                 busy0 = dict.fromkeys(range(backend.n_workers), 0.0)
