@@ -159,6 +159,10 @@ def mrr(y, score, qid):
 #: for StochasticRank (gradient leaves ``sum g / (n + 3)``, which with
 #: ``h = 1`` is ltr's ``reg_lambda=3``).
 DEPTH6 = dict(max_depth=6, num_leaves=64, min_child_samples=1)
+#: CatBoost's tree shape itself: symmetric (oblivious) trees of depth 6, no minimum leaf size.
+SYMMETRIC6 = dict(grow_policy="symmetric", max_depth=6, min_child_samples=1)
+#: ... with CatBoost's structure search as well: cosine split score and split-score noise (random_strength=1).
+CATBOOST6 = dict(SYMMETRIC6, score_function="cosine", random_strength=1.0)
 
 
 def fit_ltr(objective, train, n_estimators, learning_rate, seed, objective_params=None, n_jobs=1, callbacks=None,
@@ -186,6 +190,14 @@ NDCG_METHODS = {
     "ltr yetirank, depth 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, **DEPTH6),
     "ltr stochasticrank, depth 6, l2 3": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s, reg_lambda=3.0,
                                                                        **DEPTH6),
+    "ltr lambdamart, symmetric 6": lambda tr, T, lr, s: fit_ltr("lambdamart", tr, T, lr, s, **SYMMETRIC6),
+    "ltr yetirank, symmetric 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, **SYMMETRIC6),
+    "ltr stochasticrank, symmetric 6, l2 3": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr, s,
+                                                                           reg_lambda=3.0, **SYMMETRIC6),
+    "ltr yetirank, symmetric 6, cosine, rs 1": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, **CATBOOST6),
+    "ltr stochasticrank, symmetric 6, l2 3, cosine, rs 1": lambda tr, T, lr, s: fit_ltr("stochasticrank", tr, T, lr,
+                                                                                         s, reg_lambda=3.0,
+                                                                                         **CATBOOST6),
     "CatBoost YetiRank": lambda tr, T, lr, s: fit_catboost("YetiRank", tr, T, lr, s),
     "CatBoost StochasticRank": lambda tr, T, lr, s: fit_catboost("StochasticRank:metric=NDCG;type=Exp", tr, T, lr, s),
 }
@@ -193,8 +205,12 @@ NDCG_METHODS = {
 #: on the CatBoost-matched rows only; the default-shape rows are printed for
 #: information.
 COMPARISONS = [
-    ("ltr yetirank, depth 6", "CatBoost YetiRank", True),
-    ("ltr stochasticrank, depth 6, l2 3", "CatBoost StochasticRank", True),
+    ("ltr yetirank, symmetric 6, cosine, rs 1", "CatBoost YetiRank", False),
+    ("ltr stochasticrank, symmetric 6, l2 3, cosine, rs 1", "CatBoost StochasticRank", False),
+    ("ltr yetirank, symmetric 6", "CatBoost YetiRank", True),
+    ("ltr stochasticrank, symmetric 6, l2 3", "CatBoost StochasticRank", True),
+    ("ltr yetirank, depth 6", "CatBoost YetiRank", False),
+    ("ltr stochasticrank, depth 6, l2 3", "CatBoost StochasticRank", False),
     ("ltr yetirank", "CatBoost YetiRank", False),
     ("ltr stochasticrank", "CatBoost StochasticRank", False),
 ]
@@ -202,6 +218,10 @@ MRR_METHODS = {
     "ltr yetirank mode='mrr'": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, {"mode": "mrr"}),
     "ltr yetirank mode='mrr', depth 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, {"mode": "mrr"},
                                                                       **DEPTH6),
+    "ltr yetirank mode='mrr', symmetric 6": lambda tr, T, lr, s: fit_ltr("yetirank", tr, T, lr, s, {"mode": "mrr"},
+                                                                          **SYMMETRIC6),
+    "ltr yetirank mode='mrr', symmetric 6, cosine, rs 1": lambda tr, T, lr, s: fit_ltr(
+        "yetirank", tr, T, lr, s, {"mode": "mrr"}, **CATBOOST6),
     "CatBoost YetiRank:mode=MRR": lambda tr, T, lr, s: fit_catboost("YetiRank:mode=MRR", tr, T, lr, s),
 }
 
@@ -287,6 +307,8 @@ def main(argv=None):
     parser.add_argument("--out", type=str, default=None, help="write the results as JSON here")
     parser.add_argument("--cache", type=str, default=None,
                         help="JSON file of finished runs: an interrupted benchmark resumes from it")
+    parser.add_argument("--methods", type=str, default=None,
+                        help="comma-separated substrings: run only the methods whose name contains one of them")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -300,6 +322,12 @@ def main(argv=None):
     results = {"n_estimators": n_estimators, "learning_rate": args.learning_rate, "seeds": seeds,
                "mq2008_folds": n_folds}
 
+    ndcg_methods, mrr_methods = NDCG_METHODS, MRR_METHODS
+    if args.methods:
+        wanted = [w.strip() for w in args.methods.split(",") if w.strip()]
+        ndcg_methods = {m: f for m, f in NDCG_METHODS.items() if any(w in m for w in wanted)}
+        mrr_methods = {m: f for m, f in MRR_METHODS.items() if any(w in m for w in wanted)}
+
     if not args.skip_quality:
         if not DATA.is_dir():
             sys.exit(f"shared data sets not found at {DATA} (set LTR_SHARED_DATASETS)")
@@ -308,7 +336,7 @@ def main(argv=None):
         table = {}
         for data_name, splits in (("MQ2008", mq), ("LightGBM example", [("test", lgb_train, lgb_test)])):
             log(f"{data_name}: NDCG@10")
-            scores, seconds = evaluate(NDCG_METHODS, splits, seeds, n_estimators, args.learning_rate, ndcg_at, log,
+            scores, seconds = evaluate(ndcg_methods, splits, seeds, n_estimators, args.learning_rate, ndcg_at, log,
                                        cache, data_name)
             table[data_name] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m]) for m, v in scores.items()}
         results["ndcg@10"] = table
@@ -316,7 +344,7 @@ def main(argv=None):
         binary = [(name, (tr[0], (tr[1] > 0).astype(np.float64), tr[2]), (te[0], (te[1] > 0).astype(np.float64), te[2]))
                   for name, tr, te in mq]
         log("binarised MQ2008: MRR")
-        scores, seconds = evaluate(MRR_METHODS, binary, seeds, n_estimators, args.learning_rate, mrr, log, cache,
+        scores, seconds = evaluate(mrr_methods, binary, seeds, n_estimators, args.learning_rate, mrr, log, cache,
                                    "MQ2008 binary")
         results["mrr"] = {m: (float(np.mean(v)), float(np.std(v)), seconds[m]) for m, v in scores.items()}
 
@@ -325,10 +353,12 @@ def main(argv=None):
               f"MQ2008: {runs}; LightGBM example: {len(seeds)} seed(s)); std over runs; fit seconds")
         print("| method | MQ2008 | LightGBM example |")
         print("|---|---|---|")
-        for m in NDCG_METHODS:
+        for m in ndcg_methods:
             cells = [f"{table[d][m][0]:.4f} (±{table[d][m][1]:.4f}, {table[d][m][2]:.1f} s)" for d in table]
             print(f"| {m} | " + " | ".join(cells) + " |")
         for ours, theirs, judged in COMPARISONS:
+            if ours not in ndcg_methods or theirs not in ndcg_methods:
+                continue
             for d in table:
                 diff = table[d][ours][0] - table[d][theirs][0]
                 if judged:

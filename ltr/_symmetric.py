@@ -81,9 +81,26 @@ def _node_gain(lg, lh, lc, g, h, c, parent_score, min_child_samples, min_child_w
     return gain
 
 
+@njit(**NJIT)
+def _cosine_terms(g, c, lam):
+    """A leaf's terms of the cosine score: (G v, W v^2) with v = G / (W + lambda), W its row count."""
+    d = c + lam
+    if d <= 0.0:
+        return 0.0, 0.0
+    v = g / d
+    return g * v, c * v * v
+
+
+#: Values of `level_best_split`'s `score_kind`.
+SCORE_NEWTON, SCORE_COSINE = 0, 1
+#: Names accepted by ``score_function``.
+SCORE_FUNCTIONS = {"newton": SCORE_NEWTON, "cosine": SCORE_COSINE}
+
+
 @njit(**NJIT_PARALLEL)
 def level_best_split(pool, slots, node_g, node_h, node_c, n_bins_non_missing, missing_bin, feature_mask,
-                     min_child_samples, min_child_weight, min_split_gain, alpha, lam, out):
+                     min_child_samples, min_child_weight, min_split_gain, alpha, lam, score_kind, base_num,
+                     base_den, noise, out):
     """Best common split of the nodes of one level.
 
     Parameters
@@ -93,22 +110,37 @@ def level_best_split(pool, slots, node_g, node_h, node_c, n_bins_non_missing, mi
     slots : ndarray of int64 (n_nodes,)
     node_g, node_h, node_c : ndarray of float64 (n_nodes,)
         Sums of the nodes.
+    score_kind : int
+        `SCORE_NEWTON`: the sum of the admissible nodes' Newton gains.
+        `SCORE_COSINE`: CatBoost's cosine score of the whole tree after the
+        split, ``sum_l G_l v_l / sqrt(sum_l W_l v_l^2)`` over every leaf,
+        ``v_l = G_l / (W_l + lam)``, ``W_l`` the row count (the gradient step's
+        leaf values; CatBoost's default structure score).
+    base_num, base_den : float
+        Cosine terms summed over all the current leaves (before the split).
+    noise : ndarray of float64 (n_features, 2, n_bins) or (0, 2, 0)
+        Added to the score of each candidate (feature, missing side, bin):
+        ``random_strength``'s split-score noise, drawn by the caller.
     out : ndarray of float64 (3,), OUT
-        (gain, bin, missing_left) of the best split.
+        (score, bin, missing_left) of the best split.
 
     Returns
     -------
     int
         The feature of the best split, -1 when no split is admissible for
-        any node. The gain is the sum over the nodes for which the split is
-        admissible.
+        any node (a node's split is admissible under the rules of
+        `_node_gain`, whatever the score).
     """
     n_nodes = slots.shape[0]
     n_features = pool.shape[1]
     n_bins = pool.shape[2]
+    has_noise = noise.shape[0] > 0
     parent_score = np.empty(n_nodes)
+    parent_num = np.empty(n_nodes)
+    parent_den = np.empty(n_nodes)
     for i in range(n_nodes):
         parent_score[i] = leaf_score(node_g[i], node_h[i], alpha, lam)
+        parent_num[i], parent_den[i] = _cosine_terms(node_g[i], node_c[i], lam)
     per_feature = np.full((n_features, 3), -np.inf)
     for f in prange(n_features):
         nb = n_bins_non_missing[f]
@@ -119,6 +151,8 @@ def level_best_split(pool, slots, node_g, node_h, node_c, n_bins_non_missing, mi
             if pool[slots[i], f, missing_bin, 2] > 0:
                 any_missing = True
         total = np.empty(n_bins)
+        num = np.empty(n_bins)
+        den = np.empty(n_bins)
         n_split = np.empty(n_bins, dtype=np.int64)
         n_dirs = 2 if any_missing else 1
         for d in range(n_dirs):
@@ -127,6 +161,8 @@ def level_best_split(pool, slots, node_g, node_h, node_c, n_bins_non_missing, mi
             # b = nb - 1 (all values left) is a split only when missing rows go right
             top = nb - 1 if (any_missing and not missing_left) else nb - 2
             total[:] = 0.0
+            num[:] = base_num
+            den[:] = base_den
             n_split[:] = 0
             for i in range(n_nodes):
                 hist = pool[slots[i]]
@@ -147,12 +183,25 @@ def level_best_split(pool, slots, node_g, node_h, node_c, n_bins_non_missing, mi
                         if gain > -np.inf:
                             total[b] += gain
                             n_split[b] += 1
+                            if score_kind == SCORE_COSINE:
+                                ln, ld = _cosine_terms(g - rg, c - rc, lam)
+                                rn, rd = _cosine_terms(rg, rc, lam)
+                                num[b] += ln + rn - parent_num[i]
+                                den[b] += ld + rd - parent_den[i]
                     rg += hist[f, b, 0]
                     rh += hist[f, b, 1]
                     rc += hist[f, b, 2]
             for b in range(top, -1, -1):
-                if n_split[b] > 0 and total[b] > per_feature[f, _GAIN]:
-                    per_feature[f, _GAIN] = total[b]
+                if n_split[b] == 0:
+                    continue
+                if score_kind == SCORE_COSINE:
+                    score = num[b] / np.sqrt(den[b]) if den[b] > 0.0 else 0.0
+                else:
+                    score = total[b]
+                if has_noise:
+                    score += noise[f, d, b]
+                if score > per_feature[f, _GAIN]:
+                    per_feature[f, _GAIN] = score
                     per_feature[f, _BIN] = b
                     per_feature[f, _MISSING_LEFT] = 1.0 if missing_left else 0.0
     best_f = -1
@@ -202,20 +251,29 @@ class SymmetricTreeGrower:
     params : grower.TreeParams
         ``max_depth`` (1 to 16) is the number of levels; ``num_leaves`` is
         not used (a symmetric tree has up to ``2 ** max_depth`` leaves).
+    score_function : {'newton', 'cosine'}
+        How a level's candidates are compared (see `level_best_split`):
+        'newton', the summed Newton gain (the leaf-wise grower's); 'cosine',
+        CatBoost's default structure score (gradients and row counts, L2
+        ``reg_lambda``). Leaf values are Newton steps either way.
     """
 
-    def __init__(self, n_features, bin_mapper, params):
+    def __init__(self, n_features, bin_mapper, params, score_function="newton"):
         if not 1 <= params.max_depth <= MAX_SYMMETRIC_DEPTH:
             raise ValueError(f"grow_policy='symmetric' needs 1 <= max_depth <= {MAX_SYMMETRIC_DEPTH}, "
                              f"got max_depth={params.max_depth}")
+        if score_function not in SCORE_FUNCTIONS:
+            raise ValueError(f"score_function must be one of {tuple(SCORE_FUNCTIONS)}, got {score_function!r}")
         self.bin_mapper = bin_mapper
         self.params = params
+        self.score_kind = SCORE_FUNCTIONS[score_function]
         self.n_features = n_features
         self.n_bins_non_missing = bin_mapper.n_bins_non_missing_
         self.missing_bin = bin_mapper.missing_bin_
         # Histogram slots, grown on demand (a deep tree on few rows needs far fewer than 2**(depth-1)).
         self.pool = np.zeros((1, n_features, bin_mapper.n_bins, 3), dtype=HIST_DTYPE)
         self.best = np.empty(3, dtype=np.float64)
+        self._no_noise = np.zeros((0, 2, 0))
 
     def _slot(self, k):
         if k >= self.pool.shape[0]:
@@ -227,8 +285,13 @@ class SymmetricTreeGrower:
     def _splittable(self, node):
         return node.c >= 2 * self.params.min_child_samples and node.c >= 2
 
-    def grow(self, rowset, feature_mask):
-        """Grow one tree on the rows of `rowset` (already started with `start_tree`); returns the Tree."""
+    def grow(self, rowset, feature_mask, noise=None):
+        """Grow one tree on the rows of `rowset` (already started with `start_tree`); returns the Tree.
+
+        `noise` is None or ``(rng, sigma)``: every candidate split's score at
+        every level gets ``sigma * N(0, 1)`` added, the draws taken from
+        `rng` (a ``numpy.random.Generator``) level after level.
+        """
         p = self.params
         root = self._slot(0)
         rowset.histogram(0, feature_mask, root)
@@ -250,9 +313,18 @@ class SymmetricTreeGrower:
             g = np.array([leaves[i].g for i in active])
             h = np.array([leaves[i].h for i in active])
             c = np.array([leaves[i].c for i in active])
+            base_num = base_den = 0.0
+            if self.score_kind == SCORE_COSINE:
+                for lf in leaves:
+                    t = _cosine_terms(lf.g, lf.c, lam)
+                    base_num += t[0]
+                    base_den += t[1]
+            draws = self._no_noise
+            if noise is not None and noise[1] > 0.0:
+                draws = noise[0].standard_normal((self.n_features, 2, self.pool.shape[2])) * noise[1]
             feature = level_best_split(self.pool, slots, g, h, c, self.n_bins_non_missing, self.missing_bin,
                                        feature_mask, p.min_child_samples, p.min_child_weight, p.min_split_gain,
-                                       alpha, lam, self.best)
+                                       alpha, lam, self.score_kind, base_num, base_den, draws, self.best)
             if feature < 0:
                 break
             bin_idx, miss_left = int(self.best[_BIN]), bool(self.best[_MISSING_LEFT])
@@ -313,12 +385,28 @@ class SymmetricTreeGrower:
         )
 
 
-def make_grower(n_features, bin_mapper, params, grow_policy="leafwise"):
+def make_grower(n_features, bin_mapper, params, grow_policy="leafwise", score_function="newton"):
     """The grower of `grow_policy` ('leafwise': `grower.TreeGrower`; 'symmetric': `SymmetricTreeGrower`)."""
     if grow_policy == "symmetric":
-        return SymmetricTreeGrower(n_features, bin_mapper, params)
+        return SymmetricTreeGrower(n_features, bin_mapper, params, score_function)
     if grow_policy == "leafwise":
+        if score_function != "newton":
+            raise ValueError(f"score_function={score_function!r} needs grow_policy='symmetric'")
         from .grower import TreeGrower
 
         return TreeGrower(n_features, bin_mapper, params)
     raise ValueError(f"grow_policy must be one of {GROW_POLICIES}, got {grow_policy!r}")
+
+
+def split_noise_sigma(random_strength, grad, n_rows, iteration, learning_rate):
+    """CatBoost's scale of the split-score noise of one tree.
+
+    ``random_strength * sqrt(mean(g**2)) * m`` with the model-length factor
+    ``m = L / (1 + L)``, ``L = exp(log(n_rows) - iteration * learning_rate)``:
+    close to 1 while ``iteration * learning_rate`` is well below
+    ``log(n_rows)``, then fading.
+    """
+    if random_strength <= 0.0 or grad.shape[0] == 0:
+        return 0.0
+    left = np.exp(np.log(max(n_rows, 1)) - iteration * learning_rate)
+    return float(random_strength * np.sqrt(np.mean(grad * grad)) * left / (1.0 + left))

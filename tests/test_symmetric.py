@@ -35,7 +35,14 @@ def _value(g, h, alpha, lam):
     return -np.sign(g) * max(abs(g) - alpha, 0.0) / (h + lam)
 
 
-def _brute_force(Xb, g, h, n_bins_nm, missing_bin, p):
+def _cos(gs, cs, lam):
+    """CatBoost's cosine score of leaves with gradient sums `gs` and row counts `cs`."""
+    v = [gl / (cl + lam) for gl, cl in zip(gs, cs)]
+    den = sum(cl * vl * vl for cl, vl in zip(cs, v))
+    return sum(gl * vl for gl, vl in zip(gs, v)) / np.sqrt(den) if den > 0 else 0.0
+
+
+def _brute_force(Xb, g, h, n_bins_nm, missing_bin, p, score_function="newton"):
     """Oblivious tree by enumeration: (list of level splits, leaf value of every row)."""
     leaves = [np.arange(Xb.shape[0])]
     levels = []
@@ -50,6 +57,7 @@ def _brute_force(Xb, g, h, n_bins_nm, missing_bin, p):
                 top = n_bins_nm[f] - 1 if (any_missing and not ml) else n_bins_nm[f] - 2
                 for b in range(top, -1, -1):
                     total, n_split = 0.0, 0
+                    after = {i: [(g[r].sum(), len(r))] for i, r in enumerate(leaves)}  # leaves after the split
                     for i in active:
                         r = leaves[i]
                         col = Xb[r, f]
@@ -66,6 +74,10 @@ def _brute_force(Xb, g, h, n_bins_nm, missing_bin, p):
                         if gain > p.min_split_gain:
                             total += gain
                             n_split += 1
+                            after[i] = [(lg, lc), (rg, rc)]
+                    if score_function == "cosine":
+                        parts = [t for i in range(len(leaves)) for t in after[i]]
+                        total = _cos([t[0] for t in parts], [t[1] for t in parts], p.reg_lambda)
                     if n_split and total > best:
                         best, best_key = total, (f, b, ml)
         if best_key is None:
@@ -105,8 +117,8 @@ def _tree_levels(tree):
     return by_depth
 
 
-def _grow(Xb, g, h, bm, p):
-    grower = SymmetricTreeGrower(Xb.shape[1], bm, p)
+def _grow(Xb, g, h, bm, p, score_function="newton"):
+    grower = SymmetricTreeGrower(Xb.shape[1], bm, p, score_function)
     rowset = LocalRowSet(Xb, bm.missing_bin_)
     rowset.start_tree(np.arange(Xb.shape[0], dtype=np.int32), g, h)
     return grower.grow(rowset, np.ones(Xb.shape[1], dtype=np.uint8))
@@ -120,9 +132,10 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("score_function", ["newton", "cosine"])
 @pytest.mark.parametrize("case", range(len(CASES)))
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_symmetric_tree_matches_brute_force(case, seed):
+def test_symmetric_tree_matches_brute_force(case, seed, score_function):
     rng = np.random.default_rng(seed)
     n, n_features = 150, 4
     X = rng.normal(size=(n, n_features))
@@ -133,8 +146,8 @@ def test_symmetric_tree_matches_brute_force(case, seed):
     g = rng.normal(size=n) + np.nan_to_num(X[:, 0])
     h = rng.uniform(0.1, 1.0, size=n)
     p = TreeParams(learning_rate=0.3, **CASES[case])
-    tree = _grow(Xb, g, h, bm, p)
-    levels, expected = _brute_force(Xb, g, h, bm.n_bins_non_missing_, bm.missing_bin_, p)
+    tree = _grow(Xb, g, h, bm, p, score_function)
+    levels, expected = _brute_force(Xb, g, h, bm.n_bins_non_missing_, bm.missing_bin_, p, score_function)
     got = np.zeros(n)
     Ensemble([tree]).predict_binned(Xb, bm.missing_bin_, 0.0, 0, 1, out=got, add=True)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
@@ -176,6 +189,8 @@ def _data(n_queries=30, docs=10, n_features=5, seed=0):
 
 PARAMS = dict(grow_policy="symmetric", max_depth=4, min_child_samples=2, learning_rate=0.2, subsample=0.8,
               subsample_freq=1, colsample_bytree=0.7, random_state=7)
+#: CatBoost's structure search: cosine score and split-score noise
+COSINE_NOISE = dict(score_function="cosine", random_strength=1.0)
 
 
 def _json(model):
@@ -184,23 +199,43 @@ def _json(model):
     return json.dumps(d, sort_keys=True)
 
 
+@pytest.mark.parametrize("extra", [{}, COSINE_NOISE], ids=["newton", "cosine_noise"])
 @pytest.mark.parametrize("objective", ["lambdamart", "yetirank", "stochasticrank"])
-def test_symmetric_models_are_deterministic(objective, tmp_path):
+def test_symmetric_models_are_deterministic(objective, extra, tmp_path):
     X, y, qid = _data()
-    one = LambdaRanker(objective, n_estimators=10, n_jobs=1, **PARAMS).fit(X, y, qid=qid)
-    two = LambdaRanker(objective, n_estimators=10, n_jobs=2, **PARAMS).fit(X, y, qid=qid)
+    params = {**PARAMS, **extra}
+    one = LambdaRanker(objective, n_estimators=10, n_jobs=1, **params).fit(X, y, qid=qid)
+    two = LambdaRanker(objective, n_estimators=10, n_jobs=2, **params).fit(X, y, qid=qid)
     assert _json(one) == _json(two)
     assert max(t.n_leaves for t in one.booster_.trees) > 2
-    first = LambdaRanker(objective, n_estimators=4, n_jobs=1, **PARAMS).fit(X, y, qid=qid)
+    first = LambdaRanker(objective, n_estimators=4, n_jobs=1, **params).fit(X, y, qid=qid)
     path = tmp_path / "first.json"
     first.save_model(path)
-    rest = LambdaRanker(objective, n_estimators=6, n_jobs=2, **PARAMS).fit(X, y, qid=qid, init_model=path)
+    rest = LambdaRanker(objective, n_estimators=6, n_jobs=2, **params).fit(X, y, qid=qid, init_model=path)
     assert _json(rest) == _json(one)
     path2 = tmp_path / "all.json"
     one.save_model(path2)
     loaded = LambdaRanker.load_model(path2)
     assert loaded.get_params()["grow_policy"] == "symmetric"
     assert np.array_equal(loaded.predict(X), one.predict(X))
+    if extra:  # the noise depends on the seed (the test can fail)
+        other = LambdaRanker(objective, n_estimators=10, n_jobs=1, **{**params, "subsample": 1.0,
+                                                                      "colsample_bytree": 1.0}).fit(X, y, qid=qid)
+        other2 = LambdaRanker(objective, n_estimators=10, n_jobs=1, **{**params, "subsample": 1.0,
+                                                                       "colsample_bytree": 1.0,
+                                                                       "random_state": 8}).fit(X, y, qid=qid)
+        assert _json(other) != _json(other2)
+
+
+def test_random_strength_noise_scale():
+    from ltr._symmetric import split_noise_sigma
+
+    g = np.array([3.0, -4.0])
+    assert split_noise_sigma(0.0, g, 100, 0, 0.1) == 0.0
+    # rms(g) = sqrt(12.5); L = 100 at iteration 0 -> m = 100 / 101
+    assert split_noise_sigma(2.0, g, 100, 0, 0.1) == pytest.approx(2 * np.sqrt(12.5) * 100 / 101)
+    # fades once iteration * learning_rate passes log(n_rows)
+    assert split_noise_sigma(1.0, g, 100, 100, 0.1) < 0.01 * split_noise_sigma(1.0, g, 100, 0, 0.1)
 
 
 def test_symmetric_differs_from_leafwise_and_learns():
@@ -236,3 +271,12 @@ def test_bad_grow_policy_params():
         LambdaRanker(grow_policy="symmetric", max_depth=17).fit(X, y, qid=qid)
     with pytest.raises(LTRValueError, match="got max_depth=0"):
         LambdaRanker(grow_policy="symmetric", max_depth=0).fit(X, y, qid=qid)
+    with pytest.raises(LTRValueError, match=r"^score_function='cosine' is for symmetric trees: pass "
+                                            r"grow_policy='symmetric'"):
+        LambdaRanker(score_function="cosine").fit(X, y, qid=qid)
+    with pytest.raises(LTRValueError, match=r"^random_strength=1.0 is for symmetric trees"):
+        LambdaRanker(random_strength=1.0).fit(X, y, qid=qid)
+    with pytest.raises(ValueError, match="'score_function' parameter of LambdaRanker must be a str among"):
+        LambdaRanker(grow_policy="symmetric", max_depth=3, score_function="l2").fit(X, y, qid=qid)
+    with pytest.raises(ValueError, match="'random_strength' parameter of LambdaRanker must be a float"):
+        LambdaRanker(grow_policy="symmetric", max_depth=3, random_strength=-1.0).fit(X, y, qid=qid)

@@ -99,7 +99,8 @@ class DistributedRowSet:
 
 
 def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries, iteration_stats=False,
-          eval_sets=(), metrics=(), callbacks=(), history=None, recover=None, max_retries=0, grow_policy="leafwise"):
+          eval_sets=(), metrics=(), callbacks=(), history=None, recover=None, max_retries=0, grow_policy="leafwise",
+          score_function="newton"):
     """Add `n_estimators` trees to `booster`, the rows being on the backend's workers.
 
     Mirrors `_boosting.train`; the workers already hold binned partitions with
@@ -135,7 +136,7 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
 
     objective = booster.objective
     n_features = booster.n_features
-    grower = make_grower(n_features, booster.bin_mapper, tree_params, grow_policy)
+    grower = make_grower(n_features, booster.bin_mapper, tree_params, grow_policy, score_function)
     rowset = DistributedRowSet(backend, booster.bin_mapper.missing_bin_)
     missing_bin = booster.bin_mapper.missing_bin_
     eval_raw = [booster.predict_binned(es.X_binned) if booster.trees
