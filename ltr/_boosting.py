@@ -22,7 +22,8 @@ from ._random import iteration_rng
 from .booster import Booster
 from .callbacks import CallbackEnv
 from ._rowset import LocalRowSet
-from .grower import TreeGrower, TreeParams
+from ._symmetric import make_grower, split_noise_sigma
+from .grower import TreeParams
 from .predictor import Ensemble
 
 logger = logging.getLogger("ltr")
@@ -30,6 +31,7 @@ logger = logging.getLogger("ltr")
 # Streams of iteration_rng, one per kind of random choice.
 _STREAM_ROWS = 1
 _STREAM_FEATURES = 2
+_STREAM_SPLIT_NOISE = 3
 
 
 @dataclass
@@ -72,7 +74,8 @@ def sample_features(n_features, fraction, rng):
 
 
 def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators, seed, sampling=SamplingParams(),
-          eval_sets=(), metrics=(), callbacks=()):
+          eval_sets=(), metrics=(), callbacks=(), grow_policy="leafwise", score_function="newton",
+          random_strength=0.0):
     """Add `n_estimators` trees to `booster` (whose objective is already set up).
 
     Parameters
@@ -84,6 +87,11 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
         Empty or holding the trees of an init model; modified in place.
     metrics : list of (name, callable(y, score, group_ptr) -> float, higher_is_better)
     callbacks : list of Callback
+    grow_policy : {'leafwise', 'symmetric'}
+        Tree shape (`grower.TreeGrower` or `_symmetric.SymmetricTreeGrower`).
+    score_function, random_strength
+        Symmetric trees only: the structure score and the split-score noise
+        (``_symmetric.split_noise_sigma``; drawn from (seed, iteration)).
 
     Returns
     -------
@@ -93,7 +101,8 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
     objective = booster.objective
     n_samples, n_features = X_binned.shape
     rowset = LocalRowSet(X_binned, booster.bin_mapper.missing_bin_)
-    grower = TreeGrower(n_features, booster.bin_mapper, tree_params, hist_width=rowset.HIST_WIDTH)
+    grower = make_grower(n_features, booster.bin_mapper, tree_params, grow_policy, score_function,
+                         hist_width=rowset.HIST_WIDTH)
     missing_bin = booster.bin_mapper.missing_bin_
 
     raw = booster.predict_binned(X_binned) if booster.trees else np.full(n_samples, booster.init_score)
@@ -126,7 +135,11 @@ def train(X_binned, y, group_ptr, booster, tree_params: TreeParams, n_estimators
             rows = np.arange(n_samples, dtype=IDX_DTYPE)
         mask = sample_features(n_features, sampling.colsample_bytree, iteration_rng(seed, it, _STREAM_FEATURES))
         rowset.start_tree(rows, grad, hess)
-        tree = grower.grow(rowset, mask)
+        if random_strength > 0.0:
+            sigma = split_noise_sigma(random_strength, grad[rows], n_samples, it, tree_params.learning_rate)
+            tree = grower.grow(rowset, mask, noise=(iteration_rng(seed, it, _STREAM_SPLIT_NOISE), sigma))
+        else:
+            tree = grower.grow(rowset, mask)
         booster.add_tree(tree)
         # A one-tree ensemble updates scores incrementally (no re-concatenation of all trees).
         ens = Ensemble([tree])

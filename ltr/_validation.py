@@ -512,6 +512,25 @@ def check_X(estimator, X, *, reset, name="X", purpose=None):
     return X
 
 
+def check_tree_shape(grow_policy, max_depth, score_function="newton", random_strength=0.0):
+    """Tree-shape parameters that only mean something together.
+
+    ``grow_policy='symmetric'`` needs a number of levels (1 <= max_depth <=
+    16, CatBoost's range); ``score_function='cosine'`` and ``random_strength
+    > 0`` exist for symmetric trees only.
+    """
+    from ._symmetric import MAX_SYMMETRIC_DEPTH
+
+    if grow_policy == "symmetric" and not 1 <= max_depth <= MAX_SYMMETRIC_DEPTH:
+        raise LTRValueError(f"grow_policy='symmetric' grows max_depth levels: pass 1 <= max_depth <= "
+                            f"{MAX_SYMMETRIC_DEPTH} (CatBoost's default is 6), got max_depth={max_depth}")
+    if grow_policy != "symmetric" and (score_function != "newton" or random_strength != 0):
+        what = f"score_function={score_function!r}" if score_function != "newton" else \
+            f"random_strength={random_strength!r}"
+        raise LTRValueError(f"{what} is for symmetric trees: pass grow_policy='symmetric' (and max_depth), "
+                            f"or leave it at its default")
+
+
 def check_shape(shape, name="X", *, purpose="fit"):
     """Raise `FeatureError` unless `shape` is 2-d with at least one row and one feature."""
     shape = tuple(shape)

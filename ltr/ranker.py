@@ -26,6 +26,7 @@ from ._validation import (
     check_position,
     check_query_args,
     check_sample_weight,
+    check_tree_shape,
     check_X,
     report_degenerate_queries,
 )
@@ -66,9 +67,33 @@ class LambdaRanker(BaseEstimator):
     learning_rate : float, default=0.1
         Shrinkage applied to every leaf value.
     num_leaves : int, default=31
-        Maximum leaves per tree (leaf-wise growth).
+        Maximum leaves per tree (leaf-wise growth; not used by symmetric trees).
     max_depth : int, default=-1
-        Maximum depth of a leaf; -1 means no limit.
+        Maximum depth of a leaf; -1 means no limit. For
+        ``grow_policy='symmetric'`` the number of levels, 1 to 16 (required).
+    grow_policy : {'leafwise', 'symmetric'}, default='leafwise'
+        'leafwise': best-first growth up to ``num_leaves`` leaves (LightGBM's).
+        'symmetric': oblivious trees as CatBoost's: level by level, every
+        leaf of a level split by the same (feature, threshold), the one with
+        the largest gain summed over the level's leaves; up to
+        ``2 ** max_depth`` leaves. A leaf for which that split is not
+        admissible (``min_child_samples``, ``min_child_weight``,
+        ``min_split_gain``) is carried to the next level unsplit. With
+        ``min_child_samples=1`` the training rows are partitioned exactly as
+        by a CatBoost tree of depth ``max_depth``. See ``ltr._symmetric``.
+    score_function : {'newton', 'cosine'}, default='newton'
+        How symmetric trees compare the candidate splits of a level:
+        'newton', the summed Newton gain (the leaf-wise trees' gain);
+        'cosine', CatBoost's default score (cosine between the gradients and
+        the tree's gradient-step values, leaf weights = row counts, L2
+        ``reg_lambda``). Leaf values are Newton steps either way. Symmetric
+        trees only.
+    random_strength : float, default=0.0
+        Symmetric trees only: CatBoost's split-score noise. Every candidate
+        score gets ``N(0, s^2)`` added, ``s = random_strength * rms(gradient)
+        * m``, ``m = L / (1 + L)``, ``L = n_samples * exp(-iteration *
+        learning_rate)``; drawn from (``random_state``, iteration), so models
+        stay reproducible. CatBoost's default is 1.
     min_child_samples : int, default=20
         Minimum rows in a leaf.
     min_child_weight : float, default=1e-3
@@ -145,6 +170,9 @@ class LambdaRanker(BaseEstimator):
         "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
         "num_leaves": [Interval(Integral, 2, 131072, closed="both")],
         "max_depth": [Interval(Integral, -1, None, closed="left")],
+        "grow_policy": [StrOptions({"leafwise", "symmetric"})],
+        "score_function": [StrOptions({"newton", "cosine"})],
+        "random_strength": [Interval(Real, 0.0, None, closed="left")],
         "min_child_samples": [Interval(Integral, 1, None, closed="left")],
         "min_child_weight": [Interval(Real, 0.0, None, closed="left")],
         "min_split_gain": [Interval(Real, 0.0, None, closed="left")],
@@ -170,7 +198,8 @@ class LambdaRanker(BaseEstimator):
     }
 
     def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
-                 min_child_samples=20, min_child_weight=1e-3, min_split_gain=0.0, reg_alpha=0.0, reg_lambda=0.0,
+                 grow_policy="leafwise", score_function="newton", random_strength=0.0, min_child_samples=20,
+                 min_child_weight=1e-3, min_split_gain=0.0, reg_alpha=0.0, reg_lambda=0.0,
                  subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
                  sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
                  objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
@@ -180,6 +209,9 @@ class LambdaRanker(BaseEstimator):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.max_depth = max_depth
+        self.grow_policy = grow_policy
+        self.score_function = score_function
+        self.random_strength = random_strength
         self.min_child_samples = min_child_samples
         self.min_child_weight = min_child_weight
         self.min_split_gain = min_split_gain
@@ -328,6 +360,7 @@ class LambdaRanker(BaseEstimator):
         self
         """
         # Every check goes through ltr._validation (one rule, one message).
+        check_tree_shape(self.grow_policy, self.max_depth, self.score_function, self.random_strength)
         X = check_X(self, X, reset=True)
         n_samples = X.shape[0]
         y = check_labels(y, n_samples=n_samples)
@@ -397,7 +430,9 @@ class LambdaRanker(BaseEstimator):
             sampling = _boosting.SamplingParams(self.subsample, self.subsample_freq, self.colsample_bytree)
             n_before = booster.n_trees
             evals_result, _ = _boosting.train(X_binned, y, layout.group_ptr, booster, tree_params, self.n_estimators,
-                                              seed, sampling, eval_sets, metrics, callbacks)
+                                              seed, sampling, eval_sets, metrics, callbacks,
+                                              grow_policy=self.grow_policy, score_function=self.score_function,
+                                              random_strength=float(self.random_strength))
 
         self.booster_ = booster
         self.objective_ = objective

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._random import resolve_seed
 from .._threads import numba_threads
+from .._validation import check_tree_shape
 from .. import _boosting
 from ..binning import DEFAULT_SUBSAMPLE, BinMapper
 from ..booster import Booster
@@ -164,6 +165,10 @@ class DaskLambdaRanker(LambdaRanker):
             eval_group=None, callbacks=None, init_model=None):
         """Fit on the cluster. Arguments as `LambdaRanker.fit` (see the class notes for dask inputs)."""
         self._validate_params()
+        check_tree_shape(self.grow_policy, self.max_depth, self.score_function, self.random_strength)
+        if self.random_strength:
+            raise ValueError("DaskLambdaRanker does not support random_strength > 0 (the noise scale needs every "
+                             "worker's gradients); train with LambdaRanker or set random_strength=0")
         client = self._get_client()
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
@@ -259,7 +264,8 @@ class DaskLambdaRanker(LambdaRanker):
                                               plan.group_sizes.shape[0], iteration_stats, eval_sets, metrics,
                                               callbacks, history=history,
                                               recover=None if recover is None else recover_and_track,
-                                              max_retries=self.worker_retries)
+                                              max_retries=self.worker_retries, grow_policy=self.grow_policy,
+                                              score_function=self.score_function)
             if live[0] is not backend:  # rebuilt after a worker loss: its clocks started at zero
                 backend = live[0]
                 busy0 = dict.fromkeys(range(backend.n_workers), 0.0)

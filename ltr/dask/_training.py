@@ -24,7 +24,7 @@ import numpy as np
 from .._boosting import _STREAM_FEATURES, sample_features
 from .._random import iteration_rng
 from ..callbacks import CallbackEnv
-from ..grower import TreeGrower
+from .._symmetric import make_grower
 from ..predictor import Ensemble
 
 logger = logging.getLogger("ltr")
@@ -99,7 +99,8 @@ class DistributedRowSet:
 
 
 def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries, iteration_stats=False,
-          eval_sets=(), metrics=(), callbacks=(), history=None, recover=None, max_retries=0):
+          eval_sets=(), metrics=(), callbacks=(), history=None, recover=None, max_retries=0, grow_policy="leafwise",
+          score_function="newton"):
     """Add `n_estimators` trees to `booster`, the rows being on the backend's workers.
 
     Mirrors `_boosting.train`; the workers already hold binned partitions with
@@ -135,7 +136,7 @@ def train(backend, booster, tree_params, n_estimators, seed, sampling, n_queries
 
     objective = booster.objective
     n_features = booster.n_features
-    grower = TreeGrower(n_features, booster.bin_mapper, tree_params)
+    grower = make_grower(n_features, booster.bin_mapper, tree_params, grow_policy, score_function)
     rowset = DistributedRowSet(backend, booster.bin_mapper.missing_bin_)
     missing_bin = booster.bin_mapper.missing_bin_
     eval_raw = [booster.predict_binned(es.X_binned) if booster.trees
