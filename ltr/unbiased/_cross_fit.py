@@ -55,7 +55,7 @@ estimator's fixed point and stops at the first round that moves no
 log-propensity by more than the click counts resolve (``max(tol, 2 se_k)``),
 at most ``max_rounds``. A fixed small number of rounds can land closer to
 the truth by stopping between the two biases (3 rounds on the generated
-data), but which round does so depends on the data set (3 there, 5-7 on
+data), but which round does so depends on the data set (2-3 there, 4-9 on
 MQ2008) and cannot be read from the clicks, so it is not the default.
 Measured with the default (``bench_unbiased.py``, 2M sessions, 3 folds;
 the figures are in benchmarks/README.md): the largest error over positions
