@@ -158,3 +158,8 @@ def test_cross_fit_option_errors():
                      cross_fit_params=dict(n_rounds="many")).fit(X, rate, **fit)
     with pytest.raises(ValueError, match="propensity_estimation"):
         LambdaRanker(unbiased="dla", propensity_estimation="em").fit(X, rate, **fit)
+    pytest.importorskip("dask")
+    from ltr.dask import DaskLambdaRanker
+
+    with pytest.raises(LTRValueError, match="propensity_estimation='cross_fit' is not available in distributed"):
+        DaskLambdaRanker(unbiased="dla", propensity_estimation="cross_fit").fit(X, rate, **fit)

@@ -164,6 +164,12 @@ class DaskLambdaRanker(LambdaRanker):
             eval_group=None, callbacks=None, init_model=None):
         """Fit on the cluster. Arguments as `LambdaRanker.fit` (see the class notes for dask inputs)."""
         self._validate_params()
+        if self.propensity_estimation != "joint" or self.cross_fit_params is not None:
+            from .._validation import LTRValueError
+
+            raise LTRValueError("propensity_estimation='cross_fit' is not available in distributed training: "
+                                "estimate the propensities with ltr.unbiased.estimate_propensity_cross_fit on a "
+                                "sample, then fit unbiased='ipw' with propensity=...")
         client = self._get_client()
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
