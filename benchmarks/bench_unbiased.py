@@ -14,15 +14,21 @@ Methods
     dla_lambdarank   DLA, IPW-weighted LambdaRank ranker
     dla_softmax      DLA, IPW softmax ranker (the paper's loss)
     dla_yetirank     DLA, IPW-weighted classic YetiRank ranker
-    dla_cross_fit    propensities by cross-fitted DLA (``estimate_propensity_cross_fit``: 3 query folds,
-                     3 rounds, out-of-fold IPW softmax rankers of 100 trees, isotonic relevance), then an
-                     IPW softmax ranker with those propensities (weights clipped at 10, as DLA's default)
+    dla_cross_fit    ``LambdaRanker(objective='softmax', unbiased='dla', propensity_estimation='cross_fit')``:
+                     propensities by cross-fitted DLA (``estimate_propensity_cross_fit``: 3 query folds,
+                     rounds until the change is within the click-count noise (at most 10), out-of-fold IPW
+                     softmax rankers of 100 trees, isotonic relevance), then an IPW softmax ranker with
+                     those propensities (weights clipped at 10, as DLA's default)
     unbiased_lm      Unbiased LambdaMART (Hu et al.; ``objective='unbiased_lambdamart'``)
     lgb_naive        LightGBM lambdarank on the same clicks
     lgb_position     LightGBM lambdarank with ``position`` (its position-bias GAM)
     xgb_unbiased     XGBoost rank:ndcg with ``lambdarank_unbiased=True``
-    skyline          LambdaMART on the true labels of the displayed rows
-    full_info        LambdaMART on the true labels of every training row (reference)
+    skyline          LambdaMART on the true labels of the displayed rows (the same top-10 lists the clicks
+                     come from: the ULTR literature's skyline; the 0.95 bar is measured against it)
+    full_info        LambdaMART on the true labels of every training row (also sees the documents the
+                     click model never shows; reported alongside)
+    irw_true_relevance  (propensity only, no ranker) DLA's exact IRW step with the true attractiveness as
+                     the relevance: the error the click counts alone leave (sampling noise)
 
 Every method sees the same clicks, aggregated: one row per displayed (query,
 document, position) with its click rate and its impressions (the sessions
@@ -66,7 +72,7 @@ sys.path.insert(0, str(REPO))
 
 from ltr import LambdaRanker  # noqa: E402
 from ltr.metrics import ndcg_score  # noqa: E402
-from ltr.unbiased import estimate_propensity_cross_fit, make_click_log  # noqa: E402
+from ltr.unbiased import make_click_log  # noqa: E402
 
 MQ2008 = REPO.parent / "shared" / "datasets" / "mq2008"
 MQ_FOLDS = [((1, 2, 3), 5), ((2, 3, 4), 1), ((3, 4, 5), 2), ((4, 5, 1), 3), ((5, 1, 2), 4)]
@@ -95,11 +101,11 @@ def mq2008_folds(quick):
         yield f"fold{fold}", (X, y, q), parts[test], 2
 
 
-def generated_folds(quick, repeats):
+def generated_folds(quick, seeds):
     from ltr.datasets import make_ranking
 
     n_train, n_test = (300, 150) if quick else (1000, 300)
-    for seed in range(repeats):
+    for seed in seeds:
         X, y, q = make_ranking(n_queries=n_train + n_test, random_state=seed)[:3]
         ids = np.unique(q)
         train = np.isin(q, ids[:n_train])
@@ -140,12 +146,16 @@ def fit_method(name, log, agg, train, args):
         m = ours("dla", dict(ranker_loss="yetirank"), args).fit(agg.X, agg.y, **fit_kw)
         prop = m.objective_.propensity_
     elif name == "dla_cross_fit":
-        prop = estimate_propensity_cross_fit(
-            agg.X, agg.y, agg.qid, agg.position, sample_weight=agg.sample_weight, n_folds=3, n_rounds=3,
-            ranker_params=dict(n_estimators=100, learning_rate=0.1, num_leaves=args.num_leaves, n_jobs=args.n_jobs),
-        ).propensity
-        m = ours("ipw", dict(propensity=list(prop), ranker_loss="softmax", max_propensity_weight=10.0), args)
-        m.fit(agg.X, agg.y, **fit_kw)
+        # the estimator's own option; the out-of-fold rankers: 100 trees at 0.1 (the library default)
+        m = LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit",
+                         cross_fit_params=dict(n_folds=3, n_rounds="auto"), n_estimators=args.n_estimators,
+                         learning_rate=args.learning_rate, num_leaves=args.num_leaves, random_state=0,
+                         n_jobs=args.n_jobs).fit(agg.X, agg.y, **fit_kw)
+        prop = m.propensity_
+        est = m.propensity_cross_fit_
+        errs = [f"{np.abs(h / true - 1).max():.3f}" for h in est.history]
+        print(f"   {'':15s} cross-fit rounds {est.n_iter} (converged {est.converged}); max rel. error after "
+              f"each round: {' '.join(errs)}", flush=True)
     elif name == "unbiased_lm":
         m = ours("unbiased_lambdamart", {}, args).fit(agg.X, agg.y, **fit_kw)
         prop = m.objective_.propensity_
@@ -187,6 +197,22 @@ def fit_method(name, log, agg, train, args):
     return m.predict, prop, time.perf_counter() - t0
 
 
+def oracle_irw_propensity(log, agg):
+    """DLA's exact IRW step with the true attractiveness as the relevance model (a diagnostic)."""
+    from ltr.objectives.unbiased import irw_statistics, solve_irw
+    from ltr.unbiased import click_probability
+
+    p = log.params
+    attract = click_probability(agg.y_true, p["eps_minus"], p["eps_plus"], p["max_grade"])
+    ptr = np.r_[0, np.cumsum(group_sizes(agg.qid))].astype(np.int64)
+    k = log.top_k
+    bins = np.ascontiguousarray(agg.position - 1).astype(np.int64)
+    numer, mass = irw_statistics(np.ascontiguousarray(np.log(attract)), np.ascontiguousarray(agg.y * agg.sample_weight),
+                                 bins, ptr, k, None)
+    logits, _ = solve_irw(numer, mass, bins, ptr, np.zeros(k))
+    return np.exp(logits - logits[0])
+
+
 # ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
@@ -204,10 +230,24 @@ def main(argv=None):
     ap.add_argument("--production-fraction", type=float, default=0.01)
     ap.add_argument("--repeats", type=int, default=None,
                     help="generated data sets (seeds 0..repeats-1; default 3, quick 1)")
+    ap.add_argument("--seeds", default=None, help="comma list of generated data set seeds (instead of --repeats)")
+    ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    ap.add_argument("--report-from", default=None,
+                    help="comma list of --json files: print their merged tables and exit (no training)")
     ap.add_argument("--n-jobs", type=int, default=1,
                     help="threads per model, all libraries (default 1: the training sets are small, and on a shared "
                          "2-core machine threads cost more in synchronisation than they gain)")
     args = ap.parse_args(argv)
+    if args.report_from:
+        import json
+
+        results, propensities = [], []
+        for path in args.report_from.split(","):
+            d = json.loads(Path(path).read_text())
+            results += [tuple(r) for r in d["results"]]
+            propensities += [(a, b, c, m, np.asarray(e), np.asarray(t)) for a, b, c, m, e, t in d["propensities"]]
+        report(results, propensities)
+        return
     quick = args.quick
     etas = [float(e) for e in (args.eta or ("1" if quick else "1,2")).split(",")]
     n_sessions = args.sessions or (200_000 if quick else 2_000_000)
@@ -225,7 +265,9 @@ def main(argv=None):
             print(f"[skip] {MQ2008} not found")
             continue
         if data == "generated":
-            folds = generated_folds(quick, args.repeats or (1 if quick else 3))
+            seeds = ([int(v) for v in args.seeds.split(",")] if args.seeds
+                     else range(args.repeats or (1 if quick else 3)))
+            folds = generated_folds(quick, seeds)
         else:
             folds = mq2008_folds(quick)
         # MQ2008 has ~470 training queries of ~19 documents: it overfits within ~100 trees at 0.1
@@ -247,6 +289,11 @@ def main(argv=None):
                       f"{n_imp} impressions, {len(agg)} aggregated rows, "
                       f"production NDCG@10 {prod:.4f} ({time.perf_counter() - t0:.1f}s)", flush=True)
                 results.append((data, eta, fold, "production", prod, 0.0))
+                # what the clicks alone allow: the exact IRW step at the TRUE relevance (no ranker)
+                oracle = oracle_irw_propensity(log, agg)
+                propensities.append((data, eta, fold, "irw_true_relevance", oracle, log.true_propensity()))
+                print(f"   {'irw_true_rel':15s} max propensity rel. error "
+                      f"{np.abs(oracle / log.true_propensity() - 1).max():.3f} (sampling noise only)", flush=True)
                 for name in methods:
                     predict, prop, secs = fit_method(name, log, agg, train, args)
                     score = ndcg_score(yt, predict(Xt), qid=qt)
@@ -258,6 +305,13 @@ def main(argv=None):
                         propensities.append((data, eta, fold, name, prop, truth))
                         line += f"  max propensity rel. error {err.max():.3f}"
                     print(line, flush=True)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(dict(
+            argv=sys.argv[1:] if argv is None else list(argv), results=results,
+            propensities=[(a, b, c, m, [float(v) for v in e], [float(v) for v in t])
+                          for a, b, c, m, e, t in propensities])))
     report(results, propensities)
 
 
@@ -285,7 +339,8 @@ def report(results, propensities):
         for dla in ("dla_softmax", "dla_lambdarank", "dla_yetirank", "dla_cross_fit"):
             if not np.isnan(mean(dla)):
                 print(f"{d} eta={e:g} {dla}: - naive = {mean(dla) - mean('naive'):+.4f} (bar +0.01); "
-                      f"/ skyline = {mean(dla) / mean('skyline'):.3f} (bar 0.95)")
+                      f"/ skyline = {mean(dla) / mean('skyline'):.3f} (bar 0.95); "
+                      f"/ full_info = {mean(dla) / mean('full_info'):.3f}")
     if propensities:
         print("\n## Estimated propensity relative to the truth: |estimate / true - 1| at positions 1..10 "
               "(mean over folds)\n")

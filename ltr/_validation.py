@@ -594,6 +594,21 @@ def check_position(position, n_samples, *, name="position"):
     return arr
 
 
+def check_cross_fit_request(unbiased, propensity_estimation, cross_fit_params, position):
+    """True when `LambdaRanker.fit` should cross-fit the DLA propensities; errors for misplaced options."""
+    if propensity_estimation != "cross_fit":
+        if cross_fit_params is not None:
+            raise LTRValueError("cross_fit_params is for propensity_estimation='cross_fit'; "
+                                f"propensity_estimation={propensity_estimation!r} does not use it")
+        return False
+    if unbiased != "dla":
+        raise LTRValueError(f"propensity_estimation='cross_fit' estimates DLA's propensities: use unbiased='dla', "
+                            f"got unbiased={unbiased!r}")
+    if position is None:
+        raise LTRValueError("position is required with unbiased='dla': pass the 1-based display rank of each row")
+    return True
+
+
 # ---------------------------------------------------------------------------
 # Evaluation sets
 # ---------------------------------------------------------------------------

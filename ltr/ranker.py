@@ -19,6 +19,7 @@ from ._query import make_layout
 from ._random import resolve_seed
 from ._threads import numba_threads
 from ._validation import (
+    check_cross_fit_request,
     check_eval_sets,
     check_labels,
     check_n_features,
@@ -138,6 +139,33 @@ class LambdaRanker(BaseEstimator):
         What ``feature_importances_`` counts.
     verbose : int, default=0
         Print the evaluation every ``verbose`` iterations (0: silent).
+    unbiased : {'naive', 'ipw', 'dla', 'unbiased_lambdamart'} or None, default=None
+        Train from clicks (``y`` = clicks or click rates, ``position`` = the
+        display rank of each row) with the click objective of that name,
+        built around the ranking loss named by `objective` ('lambdamart',
+        'softmax' or 'yetirank'); `objective_params` go to that objective.
+    propensity : array-like or None, default=None
+        The examination propensity per position, for ``unbiased='ipw'``.
+    propensity_estimation : {'joint', 'cross_fit'}, default='joint'
+        How ``unbiased='dla'`` estimates the propensities. 'joint': DLA's own
+        alternation, the propensities re-estimated after every tree from the
+        trees being fitted (objective ``'dla'``). 'cross_fit': first
+        ``ltr.unbiased.estimate_propensity_cross_fit`` (the IRW step reads
+        the relevance of each query from rankers fitted on the other
+        queries, so it cannot absorb the query's own position effect; rounds
+        until the change is within the sampling noise), then the model is an
+        IPW ranker with those fixed propensities (objective ``'ipw'``,
+        weights clipped at ``max_propensity_weight``, 10 by default, as DLA).
+        Use 'cross_fit' when every session of a query showed the same list
+        (a deterministic production ranker): there the joint estimate is
+        biased towards no correction (see ``ltr.objectives.unbiased.DLA``).
+    cross_fit_params : dict or None, default=None
+        Arguments of ``estimate_propensity_cross_fit`` (``n_folds``,
+        ``n_rounds``, ``max_rounds``, ``tol``, ``relevance_model``,
+        ``ranker_loss``, ``ranker_params``, ...), for
+        ``propensity_estimation='cross_fit'``. The out-of-fold rankers
+        default to 100 trees, learning rate 0.1, this estimator's
+        `num_leaves` and `n_jobs`, and are seeded from `random_state`.
 
     Attributes
     ----------
@@ -155,6 +183,15 @@ class LambdaRanker(BaseEstimator):
     evals_result_ : dict
         ``{set name: {metric: [value per iteration]}}``.
     feature_importances_ : ndarray of shape (n_features,)
+    propensity_ : ndarray
+        Click objectives: the propensity per position relative to position 1
+        (estimated by DLA, or the given / cross-fitted one).
+    propensity_history_ : ndarray, shape (n_updates, n_positions)
+        DLA: the estimate after each tree ('joint') or after each cross-fit
+        round ('cross_fit').
+    propensity_cross_fit_ : PropensityEstimate
+        ``propensity_estimation='cross_fit'`` only: the cross-fit result
+        (``n_iter`` rounds, ``converged``, ``history``).
 
     Notes
     -----
@@ -195,6 +232,8 @@ class LambdaRanker(BaseEstimator):
         "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "unbiased": [StrOptions({"naive", "ipw", "dla", "unbiased_lambdamart"}), None],
         "propensity": ["array-like", None],
+        "propensity_estimation": [StrOptions({"joint", "cross_fit"})],
+        "cross_fit_params": [dict, None],
     }
 
     def __init__(self, objective="lambdamart", *, n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1,
@@ -203,7 +242,7 @@ class LambdaRanker(BaseEstimator):
                  subsample=1.0, subsample_freq=0, colsample_bytree=1.0, max_bin=255, random_state=None, n_jobs=None,
                  sigmoid=1.0, lambdarank_truncation_level=30, lambdarank_norm=True, label_gain=None,
                  objective_params=None, eval_at=(10,), early_stopping_rounds=None, importance_type="split",
-                 verbose=0, unbiased=None, propensity=None):
+                 verbose=0, unbiased=None, propensity=None, propensity_estimation="joint", cross_fit_params=None):
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -234,6 +273,8 @@ class LambdaRanker(BaseEstimator):
         self.verbose = verbose
         self.unbiased = unbiased
         self.propensity = propensity
+        self.propensity_estimation = propensity_estimation
+        self.cross_fit_params = cross_fit_params
 
     def _validate_params(self):
         # The objective names are only known once every module has registered.
@@ -268,8 +309,11 @@ class LambdaRanker(BaseEstimator):
     # unbiased=... -> (objective name, extra constructor arguments)
     _UNBIASED = {"naive": "ipw", "ipw": "ipw", "dla": "dla", "unbiased_lambdamart": "unbiased_lambdamart"}
 
-    def _unbiased_objective(self, params):
-        """The click objective for `unbiased`, built around the ranking loss named by `objective`."""
+    def _unbiased_objective(self, params, fixed_propensity=None):
+        """The click objective for `unbiased`, built around the ranking loss named by `objective`.
+
+        `fixed_propensity` (cross-fitted DLA): an IPW objective with those propensities.
+        """
         base = self.objective.name if isinstance(self.objective, Objective) else self.objective
         if base in ("lambdamart", "lambdarank"):
             loss = "lambdarank"
@@ -280,7 +324,7 @@ class LambdaRanker(BaseEstimator):
         else:
             raise ValueError(f"unbiased={self.unbiased!r} works with objective 'lambdamart', 'softmax' or "
                              f"'yetirank', not {base!r}")
-        name = self._UNBIASED[self.unbiased]
+        name = "ipw" if fixed_propensity is not None else self._UNBIASED[self.unbiased]
         kwargs = {k: params[k] for k in ("sigmoid", "lambdarank_truncation_level", "lambdarank_norm")}
         if name != "unbiased_lambdamart":
             kwargs["ranker_loss"] = loss
@@ -292,17 +336,20 @@ class LambdaRanker(BaseEstimator):
             kwargs["propensity"] = np.asarray(self.propensity, dtype=np.float64)
         elif self.propensity is not None:
             raise ValueError(f"propensity= is for unbiased='ipw'; unbiased={self.unbiased!r} does not use it")
+        if fixed_propensity is not None:
+            kwargs["propensity"] = np.asarray(fixed_propensity, dtype=np.float64)
+            kwargs["max_propensity_weight"] = 10.0  # DLA's default clip
         kwargs.update(self.objective_params or {})
         try:
             return get_objective(name, **kwargs) if not kwargs else _build(name, kwargs)
         except TypeError as exc:
             raise ValueError(f"objective_params do not fit unbiased={self.unbiased!r}: {exc}") from None
 
-    def _make_objective(self):
+    def _make_objective(self, fixed_propensity=None):
         params = self.get_params(deep=False)
         params.pop("objective")
         if self.unbiased is not None:
-            return self._unbiased_objective(params)
+            return self._unbiased_objective(params, fixed_propensity)
         if isinstance(self.objective, Objective):
             if self.objective_params:
                 raise ValueError("objective_params is for objective names; configure an Objective instance directly")
@@ -367,7 +414,14 @@ class LambdaRanker(BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, n_samples)
         position = check_position(position, n_samples)
         qid, group = check_query_args(n_samples, qid, group)
-        objective = self._make_objective()
+        if hasattr(self, "propensity_cross_fit_"):
+            del self.propensity_cross_fit_
+        fixed_propensity = None
+        if check_cross_fit_request(self.unbiased, self.propensity_estimation, self.cross_fit_params, position):
+            self._make_objective()  # the objective settings are checked before the (long) cross-fit
+            estimate = self._cross_fit_propensity(X, y, qid, group, sample_weight, position)
+            fixed_propensity = estimate.propensity
+        objective = self._make_objective(fixed_propensity)
         check_objective_labels(objective, y)  # in the caller's row order, so a reported row number is theirs
         # Rows in canonical order (by query id, then content hash): any permutation
         # of the input rows trains the same model. Raw X is never copied; its rows
@@ -436,6 +490,8 @@ class LambdaRanker(BaseEstimator):
 
         self.booster_ = booster
         self.objective_ = objective
+        if fixed_propensity is not None:
+            self.propensity_cross_fit_ = estimate
         self.n_iter_ = booster.n_trees - n_before
         self.evals_result_ = evals_result
         if early is not None and early.best_iteration is not None:
@@ -446,6 +502,23 @@ class LambdaRanker(BaseEstimator):
             self.best_iteration_ = None
             self.best_score_ = {d: {m: v[-1] for m, v in ms.items()} for d, ms in evals_result.items()}
         return self
+
+    def _cross_fit_propensity(self, X, y, qid, group, sample_weight, position):
+        """``propensity_estimation='cross_fit'``: ``estimate_propensity_cross_fit`` on the training rows."""
+        from .unbiased import estimate_propensity_cross_fit
+
+        if qid is None:
+            sizes = np.asarray(group if group is not None else [X.shape[0]], dtype=np.int64)
+            qid = np.repeat(np.arange(sizes.shape[0]), sizes)
+        kw = dict(self.cross_fit_params or {})
+        ranker = dict(n_estimators=100, learning_rate=0.1, num_leaves=self.num_leaves, n_jobs=self.n_jobs)
+        ranker.update(kw.pop("ranker_params", None) or {})
+        kw.setdefault("random_state", resolve_seed(self.random_state))
+        try:
+            return estimate_propensity_cross_fit(X, y, qid, position, sample_weight=sample_weight,
+                                                 ranker_params=ranker, **kw)
+        except TypeError as exc:
+            raise ValueError(f"cross_fit_params do not fit estimate_propensity_cross_fit: {exc}") from None
 
     def _params_for_file(self):
         params = {}
@@ -557,8 +630,10 @@ class LambdaRanker(BaseEstimator):
 
     @property
     def propensity_history_(self):
-        """The propensity estimate after each tree (DLA), shape (n_trees, n_positions)."""
+        """The propensity estimate after each tree (DLA) or each cross-fit round, shape (n_updates, n_positions)."""
         check_is_fitted(self, "booster_")
+        if hasattr(self, "propensity_cross_fit_"):
+            return np.asarray(self.propensity_cross_fit_.history)
         h = getattr(self.objective_, "propensity_history_", None)
         if h is None:
             raise AttributeError(f"objective {self.objective_.name!r} keeps no propensity history")

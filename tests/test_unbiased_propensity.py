@@ -140,7 +140,10 @@ def test_cross_fit_is_deterministic_and_row_order_free():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(n_folds=1), "n_folds"),
-    (dict(n_rounds=0), "n_rounds"),
+    (dict(n_rounds=0), "n_rounds must be >= 1 or 'auto'"),
+    (dict(n_rounds="converge"), "n_rounds must be a positive integer or 'auto'"),
+    (dict(max_rounds=0), "max_rounds must be >= 1"),
+    (dict(tol=-0.1), "tol must be >= 0"),
     (dict(relevance_model="tree"), "relevance_model"),
     (dict(damping=0.0), "damping"),
     (dict(sample_weight=-np.ones(12)), "sample_weight"),

@@ -169,6 +169,12 @@ class DaskLambdaRanker(LambdaRanker):
         if self.random_strength:
             raise ValueError("DaskLambdaRanker does not support random_strength > 0 (the noise scale needs every "
                              "worker's gradients); train with LambdaRanker or set random_strength=0")
+        if self.propensity_estimation != "joint" or self.cross_fit_params is not None:
+            from .._validation import LTRValueError
+
+            raise LTRValueError("propensity_estimation='cross_fit' is not available in distributed training: "
+                                "estimate the propensities with ltr.unbiased.estimate_propensity_cross_fit on a "
+                                "sample, then fit unbiased='ipw' with propensity=...")
         client = self._get_client()
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:

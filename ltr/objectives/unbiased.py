@@ -966,18 +966,16 @@ class DLA(_ClickObjective):
     same document at several positions) identify the propensities directly.
 
     Measured on the benchmark's generated data (1000 queries, 2M sessions,
-    300 trees), the in-sample estimate is off by up to 22-26 % at eta = 1
-    and by more than 300 % at eta = 2. For the propensities themselves use
-    ``ltr.unbiased.estimate_propensity_cross_fit``: the same IPW and IRW
-    steps, but the relevance that the IRW step uses for a query comes from
-    rankers fitted on the other queries' clicks, so it cannot have memorised
-    that query's position effect. On the same data its largest error over
-    positions 1-10 is 7 % (eta = 1) and 10 % (eta = 2), mean over the three
-    data sets (worst single data set 15 %); on MQ2008, whose rounds contract
-    more slowly, 48 % and 131 % after the default 3 rounds (in-sample DLA:
-    94 % to 330 %).
-    Then train the final ranker with ``objective='ipw'`` and those
-    propensities.
+    300 trees), the in-sample estimate is off by up to 18-45 % at eta = 1
+    and by more than 300 % at eta = 2; on MQ2008 by 100-200 % and
+    300-350 % (benchmarks/README.md). For the propensities use
+    ``LambdaRanker(unbiased='dla', propensity_estimation='cross_fit')``
+    (``ltr.unbiased.estimate_propensity_cross_fit``, then an IPW ranker with
+    those propensities): the same IPW and IRW steps, but the relevance that
+    the IRW step uses for a query comes from rankers fitted on the other
+    queries' clicks, so it cannot have memorised that query's position
+    effect. Its remaining bias (under-stated low positions, 16-19 % on
+    MQ2008) is described in ``ltr.unbiased._cross_fit``.
     """
 
     name = "dla"
