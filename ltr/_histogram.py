@@ -239,18 +239,23 @@ def build_histogram(X_binned, rows, grad, hess, features, hist, n_threads):
 @njit(**NJIT_PARALLEL)
 def subtract_histograms(parent, child, out):
     """out = parent - child (the larger sibling's histogram). `out` may alias `parent`."""
-    n_features, n_bins, _ = parent.shape
-    for f in prange(n_features):
-        for b in range(n_bins):
-            c = parent[f, b, 2] - child[f, b, 2]
-            if c == 0.0:
-                # an empty bin: exact zeros, not rounding residue that could break gain ties
-                out[f, b, 0] = 0.0
-                out[f, b, 1] = 0.0
-            else:
-                out[f, b, 0] = parent[f, b, 0] - child[f, b, 0]
-                out[f, b, 1] = parent[f, b, 1] - child[f, b, 1]
-            out[f, b, 2] = c
+    for f in prange(parent.shape[0]):
+        subtract_feature(parent, child, out, f)
+
+
+@njit(**NJIT)
+def subtract_feature(parent, child, out, f):
+    """Feature f of `subtract_histograms` (shared with the fused split search of `_splitting`)."""
+    for b in range(parent.shape[1]):
+        c = parent[f, b, 2] - child[f, b, 2]
+        if c == 0.0:
+            # an empty bin: exact zeros, not rounding residue that could break gain ties
+            out[f, b, 0] = 0.0
+            out[f, b, 1] = 0.0
+        else:
+            out[f, b, 0] = parent[f, b, 0] - child[f, b, 0]
+            out[f, b, 1] = parent[f, b, 1] - child[f, b, 1]
+        out[f, b, 2] = c
 
 
 @njit(**NJIT)

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._dtypes import NJIT, NJIT_DIV, NJIT_PARALLEL, NJIT_PARALLEL_DIV
+from ._histogram import subtract_feature
 
 # Layout of the float64 split record returned per feature / per node.
 GAIN, FEATURE, BIN, MISSING_LEFT, LEFT_G, LEFT_H, LEFT_C = range(7)
@@ -249,7 +250,6 @@ def subtract_and_find_splits(large, small, n_bins_non_missing, missing_bin, feat
     cache, and a tree of 255 leaves launches 508 fewer parallel regions.
     """
     n_features = large.shape[0]
-    n_bins = large.shape[1]
     per_feature = np.empty((2, n_features, SPLIT_RECORD_SIZE))
     score_small = leaf_score(sums[0, 0], sums[0, 1], alpha, lam)
     score_large = leaf_score(sums[1, 0], sums[1, 1], alpha, lam)
@@ -259,15 +259,7 @@ def subtract_and_find_splits(large, small, n_bins_non_missing, missing_bin, feat
         if not feature_mask[f]:
             continue
         if can_split[1]:
-            for b in range(n_bins):
-                c = large[f, b, 2] - small[f, b, 2]
-                if c == 0.0:
-                    large[f, b, 0] = 0.0
-                    large[f, b, 1] = 0.0
-                else:
-                    large[f, b, 0] = large[f, b, 0] - small[f, b, 0]
-                    large[f, b, 1] = large[f, b, 1] - small[f, b, 1]
-                large[f, b, 2] = c
+            subtract_feature(large, small, large, f)
         if n_bins_non_missing[f] >= 1:
             if can_split[0]:
                 _best_split_one_feature(small, f, n_bins_non_missing[f], missing_bin, sums[0, 0], sums[0, 1],
