@@ -1,8 +1,8 @@
-"""Prediction kernels: the block kernel against a plain-Python tree walk and the row-wise kernel."""
+"""Prediction kernels: the chunked and row-wise kernels against a plain-Python tree walk."""
 import numpy as np
 import pytest
 
-from ltr.predictor import PREDICT_BLOCK_ROWS, Ensemble, PackedForest, Tree
+from ltr.predictor import PREDICT_CHUNK_NODES, Ensemble, Tree, tree_chunks
 
 
 def _random_tree(rng, n_leaves, n_features, thresholds=None):
@@ -62,19 +62,46 @@ def _data(rng, n_rows, n_features, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_block_kernel_matches_reference_walk(dtype):
+def test_kernels_match_reference_walk(dtype):
     rng = np.random.default_rng(0)
     n_features = 7
     trees = [_random_tree(rng, int(m), n_features) for m in rng.integers(1, 40, size=25)]
     trees.append(_random_tree(rng, 1, n_features))  # a single-leaf tree in the middle of the list
     trees += [_random_tree(rng, 64, n_features) for _ in range(3)]
-    # row count not a multiple of the block: a partial last block
-    X = _data(rng, 3 * PREDICT_BLOCK_ROWS + 17, n_features, dtype)
+    X = _data(rng, 401, n_features, dtype)
     ens = Ensemble(trees)
-    ours = ens.predict_raw(X, 0.25)
+    expected = _reference_predict(trees, X, 0.25)
     # bit-identical: same leaves, values summed in tree order
-    np.testing.assert_array_equal(ours, _reference_predict(trees, X, 0.25))
-    np.testing.assert_array_equal(ours, ens.predict_raw_rowwise(X, 0.25))
+    np.testing.assert_array_equal(ens.predict_raw(X, 0.25), expected)
+    np.testing.assert_array_equal(ens.predict_raw_rowwise(X, 0.25), expected)
+    # several chunks (a 63-node tree is a chunk of its own) and a partial last block
+    chunks = tree_chunks(ens.node_offset, 60)
+    assert 5 < chunks.shape[0] - 1 < len(trees)
+    for block_rows in (1, 32, 1000):
+        out = np.full(X.shape[0], np.nan)
+        ens.predict_raw_chunked(X, 0.25, ens.n_trees, out, chunks, block_rows)
+        np.testing.assert_array_equal(out, expected)
+    for n in (0, 3, 27):  # stopping inside a chunk
+        out = np.empty(X.shape[0])
+        ens.predict_raw_chunked(X, 0.25, n, out, chunks, 32)
+        np.testing.assert_array_equal(out, _reference_predict(trees[:n], X, 0.25))
+
+
+def test_large_forest_uses_chunks_and_matches_reference():
+    rng = np.random.default_rng(6)
+    trees = [_random_tree(rng, 255, 5) for _ in range(2 * PREDICT_CHUNK_NODES // 254 + 3)]
+    ens = Ensemble(trees)
+    assert ens.tree_chunks.shape[0] - 1 >= 3
+    X = _data(rng, 60, 5, np.float32)
+    np.testing.assert_array_equal(ens.predict_raw(X, 0.0), _reference_predict(trees, X, 0.0))
+    np.testing.assert_array_equal(ens.predict_raw(X, 0.0, n_trees=20), _reference_predict(trees[:20], X, 0.0))
+
+
+def test_tree_chunks():
+    node_offset = np.cumsum([0, 3, 3, 3, 10, 1, 0, 2])  # internal nodes per tree: 3 3 3 10 1 0 2
+    np.testing.assert_array_equal(tree_chunks(node_offset, 6), [0, 2, 3, 4, 7])
+    np.testing.assert_array_equal(tree_chunks(node_offset, 100), [0, 7])
+    np.testing.assert_array_equal(tree_chunks(np.zeros(1, dtype=np.int64), 6), [0, 0])
 
 
 def test_thresholds_compare_exactly_and_ties_go_left():
@@ -112,21 +139,7 @@ def test_degenerate_inputs():
     assert Ensemble([_random_tree(rng, 5, 2)]).predict_raw(np.empty((0, 2)), 0.0).shape == (0,)
 
 
-def test_packed_layout():
-    # Two trees: internal nodes first, then leaves; leaves point to themselves.
-    rng = np.random.default_rng(4)
-    trees = [_random_tree(rng, 3, 2), _random_tree(rng, 2, 2)]
-    p = PackedForest(Ensemble(trees))
-    np.testing.assert_array_equal(p.root, [0, 5, 8])
-    np.testing.assert_array_equal(p.n_internal, [2, 1])
-    leaves = [2, 3, 4, 6, 7]
-    np.testing.assert_array_equal(p.children.reshape(-1, 2)[leaves], np.c_[leaves, leaves])
-    assert np.all(np.isinf(p.threshold[leaves])) and np.all(p.nan_right[leaves] == 0)
-    np.testing.assert_array_equal(p.value[leaves], np.r_[trees[0].leaf_value, trees[1].leaf_value])
-    np.testing.assert_array_equal(p.nan_right[[0, 1, 5]], np.r_[trees[0].missing_left == 0, trees[1].missing_left == 0])
-
-
-def test_pickle_drops_the_packed_layout_and_rebuilds_it():
+def test_pickle_round_trip_and_old_pickles():
     import pickle
 
     rng = np.random.default_rng(5)
@@ -134,7 +147,12 @@ def test_pickle_drops_the_packed_layout_and_rebuilds_it():
     X = _data(rng, 50, 3, np.float64)
     ens = Ensemble(trees)
     before = ens.predict_raw(X, 0.0)
-    assert ens._packed is not None
     copy = pickle.loads(pickle.dumps(ens))
-    assert copy._packed is None
     np.testing.assert_array_equal(copy.predict_raw(X, 0.0), before)
+    # A pickle from before the chunked kernel: a cached "_packed" entry and no chunks.
+    old = Ensemble.__new__(Ensemble)
+    state = {k: v for k, v in ens.__dict__.items() if k != "tree_chunks"}
+    state["_packed"] = None
+    old.__setstate__(state)
+    assert not hasattr(old, "_packed")
+    np.testing.assert_array_equal(old.predict_raw(X, 0.0), before)
