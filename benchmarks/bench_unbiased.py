@@ -14,7 +14,9 @@ Methods
     dla_lambdarank   DLA, IPW-weighted LambdaRank ranker
     dla_softmax      DLA, IPW softmax ranker (the paper's loss)
     dla_yetirank     DLA, IPW-weighted classic YetiRank ranker
-    dla_cross_fit    ``LambdaRanker(objective='softmax', unbiased='dla', propensity_estimation='cross_fit')``:
+    dla_cross_fit    ``LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit")``
+                     (since branch unbiased3: the within-position relevance model, 5 folds; see
+                     ``ltr.unbiased._within_position``). Before, and with cross_fit_params method="dla":
                      propensities by cross-fitted DLA (``estimate_propensity_cross_fit``: 3 query folds,
                      rounds until the change is within the click-count noise (at most 10), out-of-fold IPW
                      softmax rankers of 100 trees, isotonic relevance), then an IPW softmax ranker with
@@ -148,7 +150,7 @@ def fit_method(name, log, agg, train, args):
     elif name == "dla_cross_fit":
         # the estimator's own option; the out-of-fold rankers: 100 trees at 0.1 (the library default)
         m = LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit",
-                         cross_fit_params=dict(n_folds=3, n_rounds="auto"), n_estimators=args.n_estimators,
+                         cross_fit_params=None, n_estimators=args.n_estimators,
                          learning_rate=args.learning_rate, num_leaves=args.num_leaves, random_state=0,
                          n_jobs=args.n_jobs).fit(agg.X, agg.y, **fit_kw)
         prop = m.propensity_
