@@ -156,7 +156,7 @@ def fit_method(name, log, agg, train, args):
         prop = m.propensity_
         est = m.propensity_cross_fit_
         errs = [f"{np.abs(h / true - 1).max():.3f}" for h in est.history]
-        print(f"   {'':15s} cross-fit rounds {est.n_iter} (converged {est.converged}); max rel. error after "
+        print(f"   {'':15s} cross-fit rounds {len(est.history)} (converged {est.converged}); max rel. error after "
               f"each round: {' '.join(errs)}", flush=True)
     elif name == "unbiased_lm":
         m = ours("unbiased_lambdamart", {}, args).fit(agg.X, agg.y, **fit_kw)
