@@ -54,7 +54,7 @@ def profile_loss(raw, y, w, bins, k):
 
 def test_within_position_gradients_are_profile_gradients_and_sum_to_zero_per_position():
     rng = np.random.default_rng(2)
-    n, k = 40, 4
+    n, k = 24, 4
     y = rng.uniform(0, 0.5, n)
     w = rng.uniform(10, 20, n)
     pos = rng.integers(1, k + 1, n)
