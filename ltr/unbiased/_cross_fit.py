@@ -1,5 +1,9 @@
 """Cross-fitted DLA: position propensities from out-of-fold relevance.
 
+This module is ``estimate_propensity_cross_fit(method='dla')``; the
+default ``method='within_position'`` is in :mod:`._within_position`, which
+explains why it replaced this one as the default (the fixed point below).
+
 Why. Under the usual click-log protocol every session of a query shows the
 same list (a deterministic production ranker), so the display position of a
 document is nearly a function of its features. The ``dla`` objective
