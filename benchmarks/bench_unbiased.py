@@ -14,7 +14,11 @@ Methods
     dla_lambdarank   DLA, IPW-weighted LambdaRank ranker
     dla_softmax      DLA, IPW softmax ranker (the paper's loss)
     dla_yetirank     DLA, IPW-weighted classic YetiRank ranker
-    dla_cross_fit    ``LambdaRanker(objective='softmax', unbiased='dla', propensity_estimation='cross_fit')``:
+    dla_cross_fit    ``LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit")``
+                     (since branch unbiased3: the within-position relevance model, 5 folds; see
+                     ``ltr.unbiased._within_position``)
+    dla_cross_fit_iterated  the same with ``cross_fit_params=dict(method="dla", n_folds=3)`` (the default
+                     before branch unbiased3):
                      propensities by cross-fitted DLA (``estimate_propensity_cross_fit``: 3 query folds,
                      rounds until the change is within the click-count noise (at most 10), out-of-fold IPW
                      softmax rankers of 100 trees, isotonic relevance), then an IPW softmax ranker with
@@ -76,10 +80,11 @@ from ltr.unbiased import make_click_log  # noqa: E402
 
 MQ2008 = REPO.parent / "shared" / "datasets" / "mq2008"
 MQ_FOLDS = [((1, 2, 3), 5), ((2, 3, 4), 1), ((3, 4, 5), 2), ((4, 5, 1), 3), ((5, 1, 2), 4)]
-ALL_METHODS = ["naive", "ipw_true", "dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit",
+ALL_METHODS = ["naive", "ipw_true", "dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit", "dla_cross_fit_iterated",
                "unbiased_lm", "lgb_naive", "lgb_position",
                "xgb_unbiased", "skyline", "full_info"]
-PROPENSITY_METHODS = {"dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit", "unbiased_lm", "xgb_unbiased"}
+PROPENSITY_METHODS = {"dla_lambdarank", "dla_softmax", "dla_yetirank", "dla_cross_fit", "dla_cross_fit_iterated",
+                      "unbiased_lm", "xgb_unbiased"}
 
 
 # ---------------------------------------------------------------------------
@@ -145,16 +150,18 @@ def fit_method(name, log, agg, train, args):
     elif name == "dla_yetirank":
         m = ours("dla", dict(ranker_loss="yetirank"), args).fit(agg.X, agg.y, **fit_kw)
         prop = m.objective_.propensity_
-    elif name == "dla_cross_fit":
+    elif name in ("dla_cross_fit", "dla_cross_fit_iterated"):
         # the estimator's own option; the out-of-fold rankers: 100 trees at 0.1 (the library default)
         m = LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit",
-                         cross_fit_params=dict(n_folds=3, n_rounds="auto"), n_estimators=args.n_estimators,
+                         cross_fit_params=(dict(method="dla", n_folds=3, n_rounds="auto")
+                                           if name == "dla_cross_fit_iterated" else None),
+                         n_estimators=args.n_estimators,
                          learning_rate=args.learning_rate, num_leaves=args.num_leaves, random_state=0,
                          n_jobs=args.n_jobs).fit(agg.X, agg.y, **fit_kw)
         prop = m.propensity_
         est = m.propensity_cross_fit_
         errs = [f"{np.abs(h / true - 1).max():.3f}" for h in est.history]
-        print(f"   {'':15s} cross-fit rounds {est.n_iter} (converged {est.converged}); max rel. error after "
+        print(f"   {'':15s} cross-fit rounds {len(est.history)} (converged {est.converged}); max rel. error after "
               f"each round: {' '.join(errs)}", flush=True)
     elif name == "unbiased_lm":
         m = ours("unbiased_lambdamart", {}, args).fit(agg.X, agg.y, **fit_kw)
@@ -336,7 +343,7 @@ def report(results, propensities):
             v = [r[4] for r in results if r[0] == d and r[1] == e and r[3] == m]
             return np.mean(v) if v else np.nan
 
-        for dla in ("dla_softmax", "dla_lambdarank", "dla_yetirank", "dla_cross_fit"):
+        for dla in ("dla_softmax", "dla_lambdarank", "dla_yetirank", "dla_cross_fit", "dla_cross_fit_iterated"):
             if not np.isnan(mean(dla)):
                 print(f"{d} eta={e:g} {dla}: - naive = {mean(dla) - mean('naive'):+.4f} (bar +0.01); "
                       f"/ skyline = {mean(dla) / mean('skyline'):.3f} (bar 0.95); "

@@ -3,13 +3,16 @@
 1. Make MSLR-shaped labelled data and hide the labels behind a click log:
    a production ranker trained on 1 % of the queries shows its top 10, and
    100k simulated users click by the position-based model (eta = 1).
-2. Train on the clicks only: naive (clicks as labels) and DLA, which learns
-   the examination propensity of each position together with the ranker.
-3. Score both on the true labels of unseen queries, and compare the learned
-   propensities with the simulator's, and with the cross-fitted DLA
-   estimate (``estimate_propensity_cross_fit``: the relevance used to
-   estimate a query's propensities comes from rankers that never saw that
-   query's clicks, so they cannot memorise its position effect).
+2. Train on the clicks only: naive (clicks as labels); DLA, which learns
+   the examination propensity of each position together with the ranker;
+   and DLA with cross-fitted propensities,
+   ``LambdaRanker(unbiased='dla', propensity_estimation='cross_fit')``:
+   the propensities come first from relevance models that never saw a
+   query's clicks and only compare documents shown at the same position
+   (so they cannot memorise the position effect), then an IPW ranker is
+   trained with them.
+3. Score them on the true labels of unseen queries, and compare the learned
+   propensities with the simulator's.
 
 Usage
     python examples/unbiased_clicks.py [--queries 600] [--sessions 100000] [--eta 1] [--quick] [--output DIR]
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ltr import LambdaRanker  # noqa: E402
 from ltr.datasets import make_ranking  # noqa: E402
 from ltr.metrics import ndcg_score  # noqa: E402
-from ltr.unbiased import estimate_propensity_cross_fit, make_click_log  # noqa: E402
+from ltr.unbiased import make_click_log  # noqa: E402
 
 
 def main(argv=None):
@@ -60,16 +63,18 @@ def main(argv=None):
 
     fit = dict(qid=clicks.qid, sample_weight=clicks.sample_weight, position=clicks.position)
     naive = LambdaRanker(objective="ipw", n_estimators=args.trees, random_state=0).fit(clicks.X, clicks.y, **fit)
-    dla = LambdaRanker(objective="dla", n_estimators=args.trees, random_state=0).fit(clicks.X, clicks.y, **fit)
-    for name, model in (("naive (clicks as labels)", naive), ("DLA", dla)):
+    dla = LambdaRanker(objective="softmax", unbiased="dla", n_estimators=args.trees, random_state=0)
+    dla.fit(clicks.X, clicks.y, **fit)
+    # one step: cross-fitted propensities, then an IPW ranker with them
+    dla_cf = LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit",
+                          cross_fit_params=dict(ranker_params=dict(n_estimators=max(args.trees // 2, 10))),
+                          n_estimators=args.trees, random_state=0)
+    dla_cf.fit(clicks.X, clicks.y, **fit)
+    for name, model in (("naive (clicks as labels)", naive), ("DLA", dla), ("DLA, cross-fitted", dla_cf)):
         print(f"{name:26s} NDCG@10 on true labels: {ndcg_score(y_test, model.predict(X_test), qid=q_test):.4f}")
 
-    est = dla.objective_.propensity_
-    cross = estimate_propensity_cross_fit(
-        clicks.X, clicks.y, clicks.qid, clicks.position, sample_weight=clicks.sample_weight,
-        ranker_params=dict(n_estimators=max(args.trees // 2, 10)), n_rounds=2 if args.quick else 3,
-        n_folds=2 if args.quick else 3,
-    ).propensity
+    est = dla.propensity_
+    cross = dla_cf.propensity_
     true = log.true_propensity()
     print("\nposition   true    DLA  cross-fit   rel. error (DLA, cross-fit)")
     rows = ["position,true,dla,cross_fit"]

@@ -150,21 +150,23 @@ class LambdaRanker(BaseEstimator):
         How ``unbiased='dla'`` estimates the propensities. 'joint': DLA's own
         alternation, the propensities re-estimated after every tree from the
         trees being fitted (objective ``'dla'``). 'cross_fit': first
-        ``ltr.unbiased.estimate_propensity_cross_fit`` (the IRW step reads
-        the relevance of each query from rankers fitted on the other
-        queries, so it cannot absorb the query's own position effect; rounds
-        until the change is within the sampling noise), then the model is an
+        ``ltr.unbiased.estimate_propensity_cross_fit`` (by default: a
+        relevance model fitted on other queries, from contrasts between
+        documents shown at the same position only, so that neither the
+        query's own clicks nor the current propensities shape it; then the
+        position-based model with that relevance; ``method='dla'`` iterates
+        DLA's IPW / IRW steps with out-of-fold rankers instead), then the model is an
         IPW ranker with those fixed propensities (objective ``'ipw'``,
         weights clipped at ``max_propensity_weight``, 10 by default, as DLA).
         Use 'cross_fit' when every session of a query showed the same list
         (a deterministic production ranker): there the joint estimate is
         biased towards no correction (see ``ltr.objectives.unbiased.DLA``).
     cross_fit_params : dict or None, default=None
-        Arguments of ``estimate_propensity_cross_fit`` (``n_folds``,
-        ``n_rounds``, ``max_rounds``, ``tol``, ``relevance_model``,
-        ``ranker_loss``, ``ranker_params``, ...), for
+        Arguments of ``estimate_propensity_cross_fit`` (``method``,
+        ``n_folds``, ``ranker_params``; with ``method='dla'`` also
+        ``n_rounds``, ``max_rounds``, ``tol``, ``relevance_model``, ...), for
         ``propensity_estimation='cross_fit'``. The out-of-fold rankers
-        default to 100 trees, learning rate 0.1, this estimator's
+        (relevance models) default to 100 trees, learning rate 0.1, this estimator's
         `num_leaves` and `n_jobs`, and are seeded from `random_state`.
 
     Attributes

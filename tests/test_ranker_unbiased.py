@@ -70,7 +70,7 @@ def fixed_lists(n_queries=120, k=6, seed=0):
     return X, rate, qid, pos, imp, theta
 
 
-CF = dict(n_folds=3, n_rounds="auto", max_rounds=6, ranker_params=dict(n_estimators=20, num_leaves=4))
+CF = dict(method="dla", n_folds=3, n_rounds="auto", max_rounds=6, ranker_params=dict(n_estimators=20, num_leaves=4))
 
 
 def test_cross_fit_option_is_the_two_step_recipe():
@@ -81,7 +81,7 @@ def test_cross_fit_option_is_the_two_step_recipe():
     kw = dict(n_estimators=10, num_leaves=4, random_state=3, n_jobs=1)
     m = LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit", cross_fit_params=CF,
                      **kw).fit(X, rate, qid=qid, position=pos, sample_weight=imp)
-    est = estimate_propensity_cross_fit(X, rate, qid, pos, sample_weight=imp, random_state=3, n_folds=3,
+    est = estimate_propensity_cross_fit(X, rate, qid, pos, method="dla", sample_weight=imp, random_state=3, n_folds=3,
                                         n_rounds="auto", max_rounds=6,
                                         ranker_params=dict(n_estimators=20, num_leaves=4, learning_rate=0.1, n_jobs=1))
     np.testing.assert_array_equal(m.propensity_, est.propensity)
@@ -97,6 +97,21 @@ def test_cross_fit_option_is_the_two_step_recipe():
                                                                            sample_weight=imp)
     assert not hasattr(m, "propensity_cross_fit_") and m.objective_.name == "dla"
     assert m.propensity_history_.shape[0] == 10
+
+
+def test_cross_fit_default_is_within_position():
+    from ltr.unbiased import estimate_propensity_within_position
+
+    X, rate, qid, pos, imp, theta = fixed_lists(n_queries=150)
+    kw = dict(n_estimators=5, num_leaves=4, random_state=2, n_jobs=1)
+    m = LambdaRanker(objective="softmax", unbiased="dla", propensity_estimation="cross_fit",
+                     cross_fit_params=dict(ranker_params=dict(n_estimators=20)), **kw)
+    m.fit(X, rate, qid=qid, position=pos, sample_weight=imp)
+    est = estimate_propensity_within_position(X, rate, qid, pos, sample_weight=imp, n_folds=5, random_state=2,
+                                              ranker_params=dict(n_estimators=20, num_leaves=4, learning_rate=0.1,
+                                                                 n_jobs=1))
+    np.testing.assert_array_equal(m.propensity_, est.propensity)
+    assert m.objective_.name == "ipw"
 
 
 def test_cross_fit_beats_the_joint_estimate_on_fixed_lists():
@@ -115,7 +130,7 @@ def test_cross_fit_auto_rounds_rule():
     from ltr.unbiased import estimate_propensity_cross_fit
 
     X, rate, qid, pos, imp, _ = fixed_lists(n_queries=60)
-    kw = dict(sample_weight=imp, n_folds=3, ranker_params=dict(n_estimators=10, num_leaves=4))
+    kw = dict(method="dla", sample_weight=imp, n_folds=3, ranker_params=dict(n_estimators=10, num_leaves=4))
     est = estimate_propensity_cross_fit(X, rate, qid, pos, n_rounds="auto", max_rounds=8, tol=0.02, **kw)
     h = np.log(np.asarray(est.history))
     steps = np.abs(np.diff(h, axis=0)).max(axis=1)
@@ -155,7 +170,7 @@ def test_cross_fit_option_errors():
                      cross_fit_params=dict(n_fold=2)).fit(X, rate, **fit)
     with pytest.raises(ValueError, match="n_rounds must be a positive integer or 'auto'"):
         LambdaRanker(unbiased="dla", propensity_estimation="cross_fit",
-                     cross_fit_params=dict(n_rounds="many")).fit(X, rate, **fit)
+                     cross_fit_params=dict(method="dla", n_rounds="many")).fit(X, rate, **fit)
     with pytest.raises(ValueError, match="propensity_estimation"):
         LambdaRanker(unbiased="dla", propensity_estimation="em").fit(X, rate, **fit)
     pytest.importorskip("dask")

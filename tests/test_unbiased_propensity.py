@@ -114,7 +114,7 @@ def test_cross_fit_without_features_is_the_ctr_ratio():
     from ltr.unbiased import estimate_propensity_cross_fit
 
     X, rate, qid, pos, imp = fixed_list_log(informative=False)
-    est = estimate_propensity_cross_fit(X, rate, qid, pos, sample_weight=imp, n_folds=2, n_rounds=2,
+    est = estimate_propensity_cross_fit(X, rate, qid, pos, method="dla", sample_weight=imp, n_folds=2, n_rounds=2,
                                         ranker_params=dict(n_estimators=3))
     np.testing.assert_allclose(est.propensity, ctr_propensity(rate, pos, weight=imp), rtol=1e-10)
     assert len(est.history) == 2 and est.propensity[0] == 1.0
@@ -124,7 +124,7 @@ def test_cross_fit_is_deterministic_and_row_order_free():
     from ltr.unbiased import estimate_propensity_cross_fit
 
     X, rate, qid, pos, imp = fixed_list_log(seed=1)
-    kw = dict(sample_weight=imp, n_folds=3, n_rounds=2, ranker_params=dict(n_estimators=8, num_leaves=4))
+    kw = dict(method="dla", sample_weight=imp, n_folds=3, n_rounds=2, ranker_params=dict(n_estimators=8, num_leaves=4))
     a = estimate_propensity_cross_fit(X, rate, qid, pos, **kw)
     b = estimate_propensity_cross_fit(X, rate, qid, pos, **kw)
     np.testing.assert_array_equal(a.propensity, b.propensity)
@@ -148,10 +148,12 @@ def test_cross_fit_is_deterministic_and_row_order_free():
     (dict(damping=0.0), "damping"),
     (dict(sample_weight=-np.ones(12)), "sample_weight"),
     (dict(n_folds=5), "at least as many queries"),
+    (dict(method="em"), "method must be one of"),
+    (dict(method="within_position", n_rounds=3), "n_rounds only apply to method='dla'"),
 ])
 def test_cross_fit_errors(kwargs, match):
     from ltr.unbiased import estimate_propensity_cross_fit
 
     X, rate, qid, pos, imp = fixed_list_log(n_queries=2)
     with pytest.raises(ValueError, match=match):
-        estimate_propensity_cross_fit(X, rate, qid, pos, **kwargs)
+        estimate_propensity_cross_fit(X, rate, qid, pos, **dict(dict(method="dla"), **kwargs))

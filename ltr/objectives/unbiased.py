@@ -955,9 +955,10 @@ class DLA(_ClickObjective):
     ranker can partly learn the production ranker's ordering and absorb the
     position effect, and the IRW step then reads back propensities closer to
     the weights it was given. Measured on simulated clicks (benchmarks/
-    bench_unbiased.py): with ``ranker_loss='lambdarank'`` (isotonic relevance)
-    the estimates stay within about 10 % at eta = 1; the softmax ranker, which
-    fits the click distribution itself, drifts further (10-20 %). Two more
+    bench_unbiased.py, README tables): none of the rankers stays within
+    10 % there; at eta = 1 the largest error over positions 1-10 is 18-24 %
+    (lambdarank, softmax) and 45 % (yetirank) on the generated data, 100-200 %
+    on MQ2008. Two more
     limits: clipping the IPW weights leaves a position effect in the ranker's
     targets beyond the clip, which pulls the estimate towards
     ``1 / max_propensity_weight`` (severe bias, e.g. eta = 2, where true
@@ -971,11 +972,12 @@ class DLA(_ClickObjective):
     300-350 % (benchmarks/README.md). For the propensities use
     ``LambdaRanker(unbiased='dla', propensity_estimation='cross_fit')``
     (``ltr.unbiased.estimate_propensity_cross_fit``, then an IPW ranker with
-    those propensities): the same IPW and IRW steps, but the relevance that
-    the IRW step uses for a query comes from rankers fitted on the other
-    queries' clicks, so it cannot have memorised that query's position
-    effect. Its remaining bias (under-stated low positions, 16-19 % on
-    MQ2008) is described in ``ltr.unbiased._cross_fit``.
+    those propensities): by default its relevance model is fitted on other
+    queries, from contrasts between documents shown at the same position
+    (``ltr.unbiased._within_position``); ``method='dla'`` runs these IPW
+    and IRW steps with out-of-fold rankers (``ltr.unbiased._cross_fit``).
+    Neither reaches 10 % everywhere; the measured errors are in
+    benchmarks/README.md.
     """
 
     name = "dla"

@@ -7,8 +7,12 @@
 * :func:`true_propensity`, :func:`click_probability`: the simulator's parameters.
 * :func:`estimate_propensity_em`, :func:`estimate_propensity_dla`,
   :func:`ctr_propensity`: propensities from a feature-less click log.
-* :func:`estimate_propensity_cross_fit`: DLA with out-of-fold relevance,
-  for logs where each query always shows the same list.
+* :func:`estimate_propensity_within_position`: a cross-fitted relevance
+  model trained on within-position contrasts, then the position-based
+  model (the default of :func:`estimate_propensity_cross_fit`), for logs
+  where each query always shows the same list;
+  :func:`estimate_propensity_cross_fit` with ``method='dla'`` iterates DLA
+  with out-of-fold relevance instead.
 
 The learning objectives themselves (``'ipw'``, ``'dla'``,
 ``'unbiased_lambdamart'``) live in :mod:`ltr.objectives.unbiased`.
@@ -21,6 +25,7 @@ from ._propensity import (
     relative_error,
 )
 from ._cross_fit import estimate_propensity_cross_fit
+from ._within_position import estimate_propensity_within_position
 from ._protocol import ClickLog, ClickTable, LinearScorer, make_click_log
 from ._simulation import EYE_TRACKING_EXAMINATION, click_probability, simulate_clicks, true_propensity
 
@@ -35,6 +40,7 @@ __all__ = [
     "estimate_propensity_cross_fit",
     "estimate_propensity_dla",
     "estimate_propensity_em",
+    "estimate_propensity_within_position",
     "make_click_log",
     "relative_error",
     "simulate_clicks",

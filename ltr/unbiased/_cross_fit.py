@@ -1,5 +1,9 @@
 """Cross-fitted DLA: position propensities from out-of-fold relevance.
 
+This module is ``estimate_propensity_cross_fit(method='dla')``; the
+default ``method='within_position'`` is in :mod:`._within_position`, which
+explains why it replaced this one as the default (the fixed point below).
+
 Why. Under the usual click-log protocol every session of a query shows the
 same list (a deterministic production ranker), so the display position of a
 document is nearly a function of its features. The ``dla`` objective
@@ -107,12 +111,23 @@ def _relevance_log(oof, clicks, ipw, weight, group_ptr, rows_of_fold, model):
     return np.ascontiguousarray(out)
 
 
+METHODS = ("within_position", "dla")
+
+
 def estimate_propensity_cross_fit(
-    X, click, qid, position, *, sample_weight=None, n_folds=3, n_rounds="auto", max_rounds=10, tol=0.02,
+    X, click, qid, position, *, method="within_position", sample_weight=None, n_folds=None, n_rounds="auto", max_rounds=10, tol=0.02,
     relevance_model="isotonic", ranker_loss="softmax", max_propensity_weight=None, max_relevance_weight=None,
     damping=1.0, n_positions=None, ranker_params=None, random_state=0,
 ):
-    """Position propensities by DLA with cross-fitted relevance (module docstring).
+    """Position propensities from cross-fitted relevance models.
+
+    ``method='within_position'`` (the default) is
+    :func:`ltr.unbiased.estimate_propensity_within_position`: one
+    cross-fitted relevance model trained on within-position contrasts only,
+    then the position-based model with that relevance fixed (no rounds).
+    ``method='dla'`` iterates DLA's IPW and IRW steps with out-of-fold
+    relevance (module docstring); it reaches a biased fixed point on logs
+    whose lists never change, see ``ltr.unbiased._within_position``.
 
     Parameters
     ----------
@@ -124,12 +139,15 @@ def estimate_propensity_cross_fit(
         List id: the rows of one displayed list.
     position : array-like of int, shape (n_rows,)
         1-based display rank.
+    method : {'within_position', 'dla'}, default='within_position'
     sample_weight : array-like or None
         Impressions per row.
-    n_folds : int, default=3
-        Query folds (>= 2).
+    n_folds : int or None, default=None
+        Query folds (>= 2); None: 5 for 'within_position' (one model per
+        fold, and more training data per model lowers its error), 3 for
+        'dla' (each round fits one ranker per fold).
     n_rounds : int or 'auto', default='auto'
-        IPW / IRW rounds; each fits `n_folds` rankers. 'auto' iterates to
+        ('dla' only) IPW / IRW rounds; each fits `n_folds` rankers. 'auto' iterates to
         the estimator's fixed point: it stops after the first round whose
         change is within the sampling noise of the click counts, i.e.
         ``|log P_k(r) - log P_k(r-1)| <= max(tol, 2 se_k)`` at every
@@ -166,6 +184,24 @@ def estimate_propensity_cross_fit(
     """
     from .. import LambdaRanker
     from ..objectives.unbiased import irw_statistics, solve_irw
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "within_position":
+        from ._within_position import estimate_propensity_within_position
+
+        dla_only = dict(n_rounds=(n_rounds, "auto"), max_rounds=(max_rounds, 10), tol=(tol, 0.02),
+                        relevance_model=(relevance_model, "isotonic"), ranker_loss=(ranker_loss, "softmax"),
+                        max_propensity_weight=(max_propensity_weight, None),
+                        max_relevance_weight=(max_relevance_weight, None), damping=(damping, 1.0))
+        changed = sorted(k for k, (v, d) in dla_only.items() if v != d)
+        if changed:
+            raise ValueError(f"{', '.join(changed)} only apply to method='dla'")
+        return estimate_propensity_within_position(
+            X, click, qid, position, sample_weight=sample_weight, n_folds=5 if n_folds is None else n_folds,
+            n_positions=n_positions, ranker_params=ranker_params, random_state=random_state)
+    if n_folds is None:
+        n_folds = 3
 
     if not hasattr(X, "tocsr"):  # dense; a scipy sparse matrix is indexed by rows as it is
         X = np.asarray(X)
